@@ -1,0 +1,145 @@
+"""fengong command line: `fengong run`, `fengong export`, `fengong sql`. Every command has --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = "warehouse/fengong.duckdb"
+
+
+def _prefect_env() -> None:
+    """Prefect runs ephemeral: no server to start. These defaults must be set before it is imported."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").absolute()))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    raw = Path(args.raw)
+    if not raw.is_dir():
+        print(f"fengong: no folder {raw}: put notice files (.txt) there, or pass --raw DIR", file=sys.stderr)
+        return 2
+    _prefect_env()
+    from flows.pipeline import ingest
+    from warehouse.load import WarehouseError
+
+    print("fengong: starting Prefect (ephemeral; the first run on a machine migrates its database, ~30 s)", flush=True)
+    try:
+        summary = ingest(raw_dir=str(raw), warehouse=args.warehouse, batch_size=args.batch_size)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return 2
+    share = summary["mentions_resolved"] / summary["mentions"] if summary["mentions"] else 1.0
+    fshare = summary["units_with_function"] / summary["units"] if summary["units"] else 1.0
+    print(
+        f"fengong: done in {summary['seconds']}s: {summary['files_seen']} seen, {summary['parsed']} parsed, "
+        f"{summary['quarantined']} quarantined, {summary['loaded']} loaded into {summary['warehouse']}\n"
+        f"fengong: units: {summary['mentions_resolved']}/{summary['mentions']} mentions resolved ({share:.1%}), "
+        f"{summary['units_with_function']}/{summary['units']} units with a function ({fshare:.1%}); "
+        f"{summary['unresolved']} unresolved name(s) listed in {summary['review_file']}"
+    )
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    if args.strict and summary["quarantined"]:
+        print("fengong: --strict: some documents were quarantined (see the quarantine table)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_parquet
+    from warehouse.load import WarehouseError, connect
+
+    try:
+        con = connect(args.warehouse, read_only=True)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return 2
+    counts = export_parquet(con, Path(args.out))
+    con.close()
+    for t, n in counts.items():
+        print(f"fengong: exported {t}: {n} rows")
+    print(f"fengong: Parquet under {args.out} (hive-partitioned by province/jurisdiction/period_year)")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Read-only SQL against the warehouse. Parameters are passed to DuckDB, never formatted in."""
+    from warehouse.load import WarehouseError, connect
+
+    try:
+        con = connect(args.warehouse, read_only=True)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return 2
+    query = args.query if args.query != "-" else sys.stdin.read()
+    try:
+        rel = con.execute(query, args.param or None)
+        cols = [d[0] for d in rel.description] if rel.description else []
+        rows = rel.fetchall()
+    except Exception as e:  # duckdb errors: show them plainly
+        print(f"fengong: query failed: {e}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if args.csv:
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    else:
+        print("\t".join(cols))
+        for r in rows:
+            print("\t".join("" if v is None else str(v) for v in r))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fengong",
+        description="Turn Chinese task-division notices (任务分工方案) into a DuckDB warehouse.",
+        epilog="Start with: fengong run   (reads raw/, writes warehouse/fengong.duckdb)",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="parse every notice in raw/ and load it into DuckDB",
+                       description="Parse, normalise unit names, validate and load every notice in --raw. "
+                                   "Bad files are quarantined with a reason; the others still load.")
+    r.add_argument("--raw", default="raw", help="folder of notice files (default: raw)")
+    r.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
+    r.add_argument("--strict", action="store_true", help="exit 1 when any document is quarantined")
+    r.add_argument("--batch-size", type=int, default=100, help="documents per Prefect task (default: 100)")
+    r.add_argument("--json", action="store_true", help="also print the run summary as JSON")
+    r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("export", help="write every table as hive-partitioned Parquet",
+                       description="Export the warehouse to Parquet, partitioned by province/jurisdiction/period_year.")
+    e.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    e.add_argument("--out", default="warehouse/parquet", help="output folder (default: warehouse/parquet)")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
+                       description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "
+                                   "Use $1, $2 … placeholders with --param; values are never formatted into SQL.")
+    s.add_argument("query")
+    s.add_argument("--param", action="append", help="a query parameter (repeatable)")
+    s.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    s.add_argument("--csv", action="store_true", help="print CSV instead of tab-separated text")
+    s.set_defaults(func=cmd_sql)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

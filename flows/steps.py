@@ -1,0 +1,87 @@
+"""The plain functions the flow's tasks call: read files, parse and validate a batch, summarise.
+
+No Prefect here, so each step can be tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from transforms.document import NoItemsFound, ParsedDocument, parse_document
+from transforms.text import UnreadableDocument
+from validation.contracts import describe, validate_frames
+
+SUFFIXES = (".txt",)
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    name: str  # relative to raw/, as recorded in the warehouse
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class BatchResult:
+    parsed: list[ParsedDocument] = field(default_factory=list)
+    quarantined: list[dict] = field(default_factory=list)
+
+
+def discover(raw_dir: Path) -> list[Path]:
+    """Notice files under raw/, sorted, hidden files skipped."""
+    return sorted(p for p in raw_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in SUFFIXES)
+
+
+def read_files(paths: list[Path], raw_dir: Path) -> list[SourceFile]:
+    return [SourceFile(p, p.relative_to(raw_dir).as_posix(), p.read_bytes()) for p in paths]
+
+
+def _quarantine_row(f: SourceFile, stage: str, reason: str, details=None) -> dict:
+    return {"source_file": f.name, "sha256": f.sha256, "stage": stage, "reason": reason, "details": details}
+
+
+def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
+    """Parse every file; validate the batch's frames together; quarantine what fails, keep the rest."""
+    out = BatchResult()
+    for f in files:
+        try:
+            out.parsed.append(parse_document(f.data, f.name, reviewed=reviewed))
+        except UnreadableDocument as e:
+            out.quarantined.append(_quarantine_row(f, "decode", f"cannot read {f.name}: {e}"))
+        except NoItemsFound as e:
+            out.quarantined.append(_quarantine_row(f, "parse", f"{f.name}: {e}"))
+        except Exception as e:  # a parser bug must not stop the other documents
+            out.quarantined.append(_quarantine_row(f, "parse", f"{f.name}: parser error {type(e).__name__}: {e}"))
+    if not out.parsed:
+        return out
+    by_id: dict[str, ParsedDocument] = {}
+    for d in out.parsed:  # the same content under two names is parsed once
+        by_id.setdefault(d.doc_id, d)
+    docs = list(by_id.values())
+    failures = validate_frames(concat_frames(docs))
+    if failures and any(f["doc_id"] is None for f in failures):
+        failures = [x for d in docs for x in validate_frames(d.frames)]
+    bad = {f["doc_id"] for f in failures}
+    names = {f.name: f for f in files}
+    for d in docs:
+        if d.doc_id in bad:
+            mine = [f for f in failures if f["doc_id"] == d.doc_id]
+            src = names[d.frames["documents"]["source_file"][0]]
+            out.quarantined.append(_quarantine_row(
+                src, "validate", f"{src.name}: {len(mine)} contract failure(s): {describe(mine[:5])}", mine))
+    out.parsed = [d for d in docs if d.doc_id not in bad]
+    return out
+
+
+def concat_frames(docs: list[ParsedDocument]) -> dict[str, pl.DataFrame]:
+    keys = docs[0].frames.keys()
+    return {k: pl.concat([d.frames[k] for d in docs], how="vertical_relaxed") for k in keys}

@@ -1,0 +1,426 @@
+"""One notice in, its stage frames out: the pure core of fengong (no Prefect, no I/O).
+
+    parse_document(data, source_file) -> ParsedDocument (polars frames keyed by table name)
+
+Steps, each a function below: decode -> metadata -> outline -> role parts -> lexicon ->
+table cells -> items and sections -> mentions and units -> leaders -> quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from transforms import vocab
+from transforms.mentions import Mention, UnitSplitter, has_suffix, standalone_names
+from transforms.metadata import Metadata, extract_metadata
+from transforms.outline import Node, heading_title, parse_outline
+from transforms.quality import QualityIssue, quality_checks
+from transforms.roles import LabelledValue, RolePart, find_role_part
+from transforms.text import decode_bytes, normalise_text, simplified_view
+from transforms.units import Resolver
+from transforms import gazetteer
+
+
+class NoItemsFound(ValueError):
+    """The text decoded, but no numbered item with responsible units was found in it."""
+
+
+@dataclass
+class ItemDraft:
+    node: Node
+    role: RolePart | None
+    text_start: int
+    text_end: int
+    ambiguous: bool = False
+    layout: str = "labelled"
+
+
+@dataclass
+class ParsedDocument:
+    doc_id: str
+    frames: dict[str, pl.DataFrame]
+    review: list[dict] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        items = self.frames["items"]
+        return {k: int((items["item_kind"] == k).sum()) for k in ("indicator", "target", "task", "project")}
+
+
+TERMINATORS = "。;;!?!?"
+
+
+def _strip_span(text: str, a: int, b: int, chars: str = " \n") -> tuple[int, int]:
+    while a < b and text[a] in chars:
+        a += 1
+    while b > a and text[b - 1] in chars:
+        b -= 1
+    return a, b
+
+
+def _unit_like(s: str, splitter: UnitSplitter) -> bool:
+    s = s.strip()
+    if not s or re.search(r"[。::,,]", s) or len(s) > 120:
+        return False
+    ms = splitter.split(s)
+    return bool(ms) and all((m.kind == "collective" or has_suffix(m.mention)) and len(m.mention) <= 30 for m in ms)
+
+
+def table_row_roles(text: str, node: Node, splitter: UnitSplitter) -> ItemDraft:
+    """Cells of a table row flattened to text (潜江 2023): the lead cell is glued to the task's
+    last sentence, a co cell is glued to the lead cell, further units sit on their own lines."""
+    lines: list[tuple[int, int]] = []
+    pos = node.body_start
+    for raw in text[node.body_start:node.end].split("\n"):
+        lines.append((pos, pos + len(raw)))
+        pos += len(raw) + 1
+    a0, b0 = lines[0]
+    first = text[a0:b0]
+    cell_start = None
+    cut = max(first.rfind(t) for t in TERMINATORS)
+    tail = first[cut + 1:] if cut >= 0 else ""
+    if cut >= 0 and tail.strip() and _unit_like(tail, splitter):
+        cell_start = a0 + cut + 1
+    elif cut < 0 or tail.strip():
+        for p in range(1, len(first)):
+            if _unit_like(first[p:], splitter) and splitter.glue_boundaries(first[p - 1:]) == [1] or (
+                first[p] in "市区县省各" and _unit_like(first[p:], splitter)
+            ):
+                cell_start = a0 + p
+                break
+    segments: list[tuple[int, int]] = []
+    if cell_start is not None:
+        segments.append(_strip_span(text, cell_start, b0))
+    for a, b in lines[1:]:
+        if not text[a:b].strip():
+            continue
+        if not _unit_like(text[a:b], splitter):
+            break
+        segments.append(_strip_span(text, a, b))
+    text_end = cell_start if cell_start is not None else b0
+    ts, te = _strip_span(text, node.body_start, text_end)
+    unit_cols = [c for c in node.columns if c != "leader"] or ["responsible"]
+    if not segments:
+        return ItemDraft(node, None, ts, te, layout="table")
+    values: list[LabelledValue] = []
+    ambiguous = False
+    boundary = None
+    for a, b in segments:
+        cuts = splitter.glue_boundaries(text[a:b])
+        if cuts:
+            boundary = a + cuts[0]
+            break
+    end = segments[-1][1]
+    if len(unit_cols) == 1:
+        values.append(LabelledValue("", _col_role(unit_cols[0]), text[segments[0][0]:end], segments[0][0], end))
+    else:
+        if boundary is None:
+            boundary = segments[1][0] if len(segments) > 1 else end
+            ambiguous = len(segments) > 1
+        start = segments[0][0]
+        values.append(LabelledValue("", _col_role(unit_cols[0]), text[start:boundary], start, boundary))
+        if boundary < end:
+            values.append(LabelledValue("", _col_role(unit_cols[1]), text[boundary:end], boundary, end))
+    return ItemDraft(node, RolePart(segments[0][0], end, values), ts, te, ambiguous=ambiguous, layout="table")
+
+
+def _col_role(role: str) -> str:
+    return "co_or_responsible" if role == "co_or_responsible" else role
+
+
+def labelled_item(text: str, node: Node) -> ItemDraft:
+    role = find_role_part(text[node.body_start:node.end], base=node.body_start)
+    if role is None:
+        a, b = _strip_span(text, node.body_start, node.end)
+        return ItemDraft(node, None, a, b)
+    a, b = _strip_span(text, node.body_start, role.start, " \n((")
+    return ItemDraft(node, role, a, b)
+
+
+def _subtree_end(node: Node) -> int:
+    end = node.end
+    for c in node.children:
+        end = max(end, _subtree_end(c))
+    return end
+
+
+def _title_for_kind(text: str, node: Node) -> str:
+    t = heading_title(text, node)
+    return re.sub(r"[((][^))]*[))]", "", t).strip(" 。.")
+
+
+def item_kind_and_binding(text: str, node: Node) -> tuple[str, str | None]:
+    cfg = vocab.outline()
+    kind, binding = "task", None
+    found_kind = False
+    for anc in node.ancestors():
+        title = _title_for_kind(text, anc)
+        if binding is None:
+            binding = next((b for b in cfg.binding if b in title), None)
+        if not found_kind and len(title) <= cfg.max_heading_chars:
+            for k, words in cfg.item_kinds.items():
+                if any(w in title for w in words):
+                    kind, found_kind = k, True
+                    break
+    return kind, binding
+
+
+def document_id(data: bytes) -> tuple[str, str]:
+    sha = hashlib.sha256(data).hexdigest()
+    return sha[:16], sha
+
+
+def parse_document(data: bytes, source_file: str, reviewed=None) -> ParsedDocument:
+    decoded = decode_bytes(data)
+    text = normalise_text(decoded.text)
+    return parse_text(text, source_file, data=data, encoding=decoded.encoding, reviewed=reviewed)
+
+
+def parse_text(text: str, source_file: str, data: bytes | None = None, encoding: str = "utf-8",
+               reviewed=None) -> ParsedDocument:
+    data = data if data is not None else text.encode("utf-8")
+    doc_id, sha = document_id(data)
+    sview = simplified_view(text)
+    meta = extract_metadata(sview)
+    outline = parse_outline(sview)
+    nodes = outline.nodes
+
+    drafts: dict[int, ItemDraft] = {}
+    for n in nodes:
+        if n.style != "row":
+            drafts[id(n)] = labelled_item(sview, n)
+    values = [v.value for d in drafts.values() if d.role for v in d.role.values if v.role != "leader"]
+    short_lines = [ln.strip() for ln in sview[: outline.text_end].split("\n") if 2 < len(ln.strip()) <= 16]
+    lexicon = standalone_names(values) | {s for s in short_lines if has_suffix(s) and not re.search(r"[。::,,]", s)}
+    splitter = UnitSplitter(lexicon)
+    for n in nodes:
+        if n.style == "row":
+            drafts[id(n)] = table_row_roles(sview, n, splitter)
+
+    # which leaves are items: those with roles, and their role-less siblings (a cut-off item)
+    def bears_roles(n: Node) -> bool:
+        d = drafts[id(n)]
+        return d.role is not None and any(v.role != "leader" for v in d.role.values)
+
+    siblings: dict[int, list[Node]] = {}
+    for n in nodes:
+        siblings.setdefault(id(n.parent) if n.parent else -n.run - 1, []).append(n)
+    item_nodes: list[Node] = []
+    for n in nodes:
+        if not n.is_leaf or n.style == "group":
+            continue
+        sibs = siblings[id(n.parent) if n.parent else -n.run - 1]
+        if bears_roles(n) or any(s.is_leaf and bears_roles(s) for s in sibs):
+            item_nodes.append(n)
+    if not item_nodes:
+        raise NoItemsFound(
+            "no numbered items with responsible units (牵头单位/责任单位 or a unit table) were found"
+        )
+    kept_runs = {n.run for n in item_nodes}
+    item_ids = {id(n) for n in item_nodes}
+    section_nodes = [n for n in nodes if n.run in kept_runs and id(n) not in item_ids]
+
+    # first-listed-leads rules: outside any item they hold for the whole notice, inside one from there on
+    rule_from: int | None = None
+    spans = [(n.start, drafts[id(n)].role.end if drafts[id(n)].role else n.end, k) for k, n in enumerate(item_nodes)]
+    for m in vocab.roles().first_listed_re.finditer(sview):
+        k = next((k for a, b, k in spans if a <= m.start() < b), None)
+        rule_from = 0 if k is None else (k if rule_from is None else min(rule_from, k))
+    role_rule = "first_listed_leads" if rule_from is not None else "as_labelled"
+
+    place = gazetteer.place_by_name(meta.jurisdiction) if meta.jurisdiction else None
+    resolver = Resolver(meta.jurisdiction, place.parent if place and place.level != "prefecture" else None, reviewed)
+
+    # sections
+    sec_rows, sec_id_of = [], {}
+    for k, n in enumerate(section_nodes):
+        sid = f"{doc_id}-s{k + 1:03d}"
+        sec_id_of[id(n)] = sid
+        a, b = _strip_span(sview, n.start, _subtree_end(n))
+        sec_rows.append({
+            "doc_id": doc_id, "section_id": sid, "seq": k + 1, "style": n.style, "item_no": n.no,
+            "parent_nos": [x.no for x in n.numbered_ancestors()],
+            "parent_section_id": sec_id_of.get(id(n.parent)) if n.parent else None,
+            "title": heading_title(sview, n), "char_start": a, "char_end": b,
+        })
+
+    item_rows, asg_rows, leader_rows, issues = [], [], [], []
+    mentions_for_review: list[tuple[str, Mention, str]] = []
+    doc_aliases: dict[str, str] = {}
+    item_mentions: list[tuple[str, str, int, Mention, bool]] = []  # item_id, role, ord, mention, inherited
+
+    overall_of: dict[int, list[Mention]] = {}
+    for n in section_nodes:
+        d = drafts.get(id(n))
+        if d and d.role:
+            for v in d.role.values:
+                if v.role == "overall_lead":
+                    overall_of[id(n)] = splitter.split(v.value, v.start)
+                elif v.role != "leader":
+                    issues.append(QualityIssue(doc_id, None, "warning", "roles_on_heading",
+                                               f"heading {n.no or '——'} carries {v.label}: {v.value[:40]}"))
+
+    for k, n in enumerate(item_nodes):
+        d = drafts[id(n)]
+        item_id = f"{doc_id}-{k + 1:04d}"
+        kind, binding = item_kind_and_binding(sview, n)
+        end = d.role.end if d.role else d.text_end
+        parent_sid = next((sec_id_of[id(a)] for a in n.ancestors() if id(a) in sec_id_of), None)
+        item_rows.append({
+            "doc_id": doc_id, "item_id": item_id, "seq": k + 1, "section_id": parent_sid,
+            "item_kind": kind, "binding": binding, "item_no": n.no,
+            "parent_nos": [x.no for x in n.numbered_ancestors()],
+            "text": text[d.text_start:d.text_end], "char_start": n.start, "char_end": end,
+            "text_start": d.text_start, "text_end": d.text_end, "layout": d.layout, "num_style": n.style,
+        })
+        if d.ambiguous:
+            issues.append(QualityIssue(doc_id, item_id, "warning", "ambiguous_cell_boundary",
+                                       f"row {n.no}: no glue between the lead and co cells; took the first unit as lead"))
+        # overall leads inherited from group headings
+        for anc in n.ancestors():
+            for o, m in enumerate(overall_of.get(id(anc), []), 1):
+                item_mentions.append((item_id, "overall_lead", o, m, True))
+        if d.role is None:
+            continue
+        labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role != "leader"]
+        has_lead = any(v.role == "lead" and ms for v, ms in labelled)
+        first_leads = rule_from is not None and k >= rule_from
+        counters: dict[str, int] = {}
+        for v, ms in labelled:
+            for m in ms:
+                for al in m.aliases:
+                    doc_aliases[al] = m.mention
+            if v.role == "co_or_responsible":
+                if has_lead:
+                    roles = ["co"] * len(ms)
+                elif first_leads and ms:
+                    roles = ["lead"] + ["co"] * (len(ms) - 1)
+                    has_lead = True
+                else:
+                    roles = ["responsible"] * len(ms)
+            else:
+                roles = [v.role] * len(ms)
+            for m, r in zip(ms, roles):
+                counters[r] = counters.get(r, 0) + 1
+                item_mentions.append((item_id, r, counters[r], m, False))
+        for v in d.role.values:
+            if v.role == "leader":
+                for o, (name, a, b) in enumerate(split_names(sview, v), 1):
+                    leader_rows.append({"doc_id": doc_id, "item_id": item_id, "ord": o, "name": name,
+                                        "char_start": a, "char_end": b})
+
+    resolver.document_aliases = doc_aliases
+    units: dict[str, dict] = {}
+    alias_rows: dict[tuple[str, str], dict] = {}
+    for item_id, role, o, m, inherited in item_mentions:
+        res = resolver.resolve(m.mention, m.kind)
+        units.setdefault(res.unit_id, {
+            "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
+            "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
+        })
+        alias_rows.setdefault((resolver.jurisdiction, m.mention), {
+            "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id, "source": res.source,
+        })
+        for al in m.aliases:
+            alias_rows.setdefault((resolver.jurisdiction, al), {
+                "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id, "source": "document",
+            })
+        asg_rows.append({
+            "doc_id": doc_id, "item_id": item_id, "role": role, "ord": o, "mention": m.mention,
+            "written": text[m.start:m.end], "mention_kind": m.kind, "unit_id": res.unit_id,
+            "resolved": res.resolved, "inherited": inherited, "char_start": m.start, "char_end": m.end,
+        })
+        if not res.resolved and not inherited:
+            mentions_for_review.append((item_id, m, res.unit_id))
+
+    frames = {
+        "documents": _documents_frame(doc_id, sha, source_file, meta, role_rule, encoding, len(text)),
+        "document_texts": pl.DataFrame({"doc_id": [doc_id], "text": [text]}),
+        "sections": pl.DataFrame(sec_rows, schema=SCHEMAS["sections"]),
+        "items": pl.DataFrame(item_rows, schema=SCHEMAS["items"]),
+        "assignments": pl.DataFrame(asg_rows, schema=SCHEMAS["assignments"]),
+        "leaders": pl.DataFrame(leader_rows, schema=SCHEMAS["leaders"]),
+        "units": pl.DataFrame(list(units.values()), schema=SCHEMAS["units"]),
+        "unit_aliases": pl.DataFrame(list(alias_rows.values()), schema=SCHEMAS["unit_aliases"]),
+    }
+    issues += quality_checks(doc_id, sview, meta, frames, outline)
+    review = []
+    for item_id, m, unit_id in mentions_for_review:
+        issues.append(QualityIssue(doc_id, item_id, "warning", "unresolved_unit",
+                                   f"{m.mention} is not in the alias dictionary and matches no function"))
+        review.append({"jurisdiction": resolver.jurisdiction, "mention": m.mention, "doc_id": doc_id,
+                       "source_file": source_file, "item_id": item_id,
+                       "context": text[max(0, m.start - 30):m.end + 10].replace("\n", " ")})
+    frames["quality_issues"] = pl.DataFrame([i.as_row() for i in issues], schema=SCHEMAS["quality_issues"])
+    return ParsedDocument(doc_id, frames, review)
+
+
+_NAME_SPLIT = re.compile(r"[、,,;;]+")
+
+
+def split_names(text: str, v: LabelledValue) -> list[tuple[str, int, int]]:
+    out = []
+    pos = v.start
+    for part in _NAME_SPLIT.split(text[v.start:v.end]):
+        a = text.find(part, pos, v.end) if part else pos
+        name = part.strip()
+        if name:
+            a2 = a + (len(part) - len(part.lstrip()))
+            out.append((name, a2, a2 + len(name)))
+        pos = a + len(part)
+    return out
+
+
+def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encoding, n_chars) -> pl.DataFrame:
+    row = {
+        "doc_id": doc_id, "source_file": source_file, "sha256": sha, "title": meta.title, "issuer": meta.issuer,
+        "jurisdiction": meta.jurisdiction, "jurisdiction_code": meta.jurisdiction_code,
+        "province": meta.province, "admin_level": meta.admin_level, "doc_kind": meta.doc_kind,
+        "period_start": meta.period_start, "period_end": meta.period_end, "period_year": meta.period_start,
+        "published_on": meta.published_on, "issued_on": meta.issued_on, "doc_number": meta.doc_number,
+        "index_no": meta.index_no, "role_rule": role_rule, "encoding": encoding, "n_chars": n_chars,
+        "parser_version": vocab.parser_version(),
+    }
+    return pl.DataFrame([row], schema=SCHEMAS["documents"])
+
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "documents": {
+        "doc_id": pl.Utf8, "source_file": pl.Utf8, "sha256": pl.Utf8, "title": pl.Utf8, "issuer": pl.Utf8,
+        "jurisdiction": pl.Utf8, "jurisdiction_code": pl.Utf8, "province": pl.Utf8, "admin_level": pl.Utf8,
+        "doc_kind": pl.Utf8, "period_start": pl.Int64, "period_end": pl.Int64, "period_year": pl.Int64,
+        "published_on": pl.Date, "issued_on": pl.Date, "doc_number": pl.Utf8, "index_no": pl.Utf8,
+        "role_rule": pl.Utf8, "encoding": pl.Utf8, "n_chars": pl.Int64, "parser_version": pl.Utf8,
+    },
+    "sections": {
+        "doc_id": pl.Utf8, "section_id": pl.Utf8, "seq": pl.Int64, "style": pl.Utf8, "item_no": pl.Utf8,
+        "parent_nos": pl.List(pl.Utf8), "parent_section_id": pl.Utf8, "title": pl.Utf8,
+        "char_start": pl.Int64, "char_end": pl.Int64,
+    },
+    "items": {
+        "doc_id": pl.Utf8, "item_id": pl.Utf8, "seq": pl.Int64, "section_id": pl.Utf8, "item_kind": pl.Utf8,
+        "binding": pl.Utf8, "item_no": pl.Utf8, "parent_nos": pl.List(pl.Utf8), "text": pl.Utf8,
+        "char_start": pl.Int64, "char_end": pl.Int64, "text_start": pl.Int64, "text_end": pl.Int64,
+        "layout": pl.Utf8, "num_style": pl.Utf8,
+    },
+    "assignments": {
+        "doc_id": pl.Utf8, "item_id": pl.Utf8, "role": pl.Utf8, "ord": pl.Int64, "mention": pl.Utf8,
+        "written": pl.Utf8, "mention_kind": pl.Utf8, "unit_id": pl.Utf8, "resolved": pl.Boolean,
+        "inherited": pl.Boolean, "char_start": pl.Int64, "char_end": pl.Int64,
+    },
+    "leaders": {
+        "doc_id": pl.Utf8, "item_id": pl.Utf8, "ord": pl.Int64, "name": pl.Utf8,
+        "char_start": pl.Int64, "char_end": pl.Int64,
+    },
+    "units": {
+        "unit_id": pl.Utf8, "jurisdiction": pl.Utf8, "name": pl.Utf8, "kind": pl.Utf8,
+        "functions": pl.List(pl.Utf8), "resolved": pl.Boolean, "source": pl.Utf8,
+    },
+    "unit_aliases": {"jurisdiction": pl.Utf8, "alias": pl.Utf8, "unit_id": pl.Utf8, "source": pl.Utf8},
+    "quality_issues": {
+        "doc_id": pl.Utf8, "item_id": pl.Utf8, "severity": pl.Utf8, "check_name": pl.Utf8, "message": pl.Utf8,
+    },
+}

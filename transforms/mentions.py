@@ -1,0 +1,284 @@
+"""Split a written unit list into mentions, and expand what the writer left implicit.
+
+    "区科经、商务局,郑店、五里界街道办事处" -> 区科经局, 区商务局, 郑店街道办事处, 五里界街道办事处
+
+Every mention keeps the character span it was written in, so an expanded mention (区科经局)
+still points at the text that produced it (区科经).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from transforms import vocab
+
+OPENERS = "((<〈《“「【[〔"
+CLOSERS = "))>〉》”」】]〕"
+_PAIR = dict(zip(OPENERS, CLOSERS))
+SEPARATORS = "、,,;;\n "
+_STRIP = " \t\n::;;,,。.、()()——-"
+
+
+@dataclass
+class Mention:
+    mention: str  # the full name a careful reader would write
+    written: str  # the text as printed
+    start: int  # offsets of `written` in the document
+    end: int
+    kind: str = "unit"  # unit | collective
+    aliases: list[str] = field(default_factory=list)
+    expanded: bool = False
+
+
+@dataclass
+class _Piece:
+    text: str
+    start: int
+    sep_before: str  # the separator that preceded it ('' at the start)
+
+
+def matched_brackets(s: str) -> dict[int, int]:
+    """Positions of opening brackets that are closed, mapped to their closer (unclosed ones are ignored)."""
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for i, ch in enumerate(s):
+        if ch in _PAIR:
+            stack.append(i)
+        elif ch in CLOSERS and stack:
+            j = stack[-1]
+            if _PAIR[s[j]] == ch:
+                stack.pop()
+                pairs[j] = i
+    return pairs
+
+
+def _protected(s: str) -> list[bool]:
+    """True for characters inside a closed bracket or quote pair."""
+    inside = [False] * len(s)
+    for a, b in matched_brackets(s).items():
+        for k in range(a + 1, b):
+            inside[k] = True
+    return inside
+
+
+def _tokenise(s: str, base: int) -> list[_Piece]:
+    """Split on list separators outside brackets; also split on 等 between two names."""
+    inside = _protected(s)
+    pieces: list[_Piece] = []
+    start, sep = 0, ""
+    for i, ch in enumerate(s + "\n"):
+        if i == len(s) or (ch in SEPARATORS and not inside[i]):
+            if i > start:
+                pieces.append(_Piece(s[start:i], base + start, sep))
+            start, sep = i + 1, ("、" if ch == "、" else ",")
+    out: list[_Piece] = []
+    for p in pieces:
+        out.extend(_split_deng(p))
+    return out
+
+
+def _split_deng(p: _Piece) -> list[_Piece]:
+    g = vocab.grammar()
+    m = re.search("等", p.text)
+    if m and 0 < m.start() < len(p.text) - 1 and g.suffix_re.search(p.text[: m.start()]):
+        left = _Piece(p.text[: m.start()], p.start, p.sep_before)
+        right = _Piece(p.text[m.end():], p.start + m.end(), ",")
+        return [left, *_split_deng(right)]
+    return [p]
+
+
+def _clean(p: _Piece) -> _Piece | None:
+    """Trim punctuation and trailing words such as 等 / 按职责分工负责."""
+    g = vocab.grammar()
+    text, start = p.text, p.start
+    changed = True
+    while changed and text:
+        changed = False
+        lead = len(text) - len(text.lstrip(_STRIP))
+        if lead:
+            text, start, changed = text[lead:], start + lead, True
+        # a closing bracket at the end is stripped only when it has no opener in the piece
+        while text and text[-1] in _STRIP + CLOSERS:
+            if text[-1] in CLOSERS and (len(text) - 1) in matched_brackets(text).values():
+                break
+            text, changed = text[:-1], True
+        for w in g.trailing_noise:
+            if text.endswith(w) and len(text) > len(w):
+                text, changed = text[: -len(w)], True
+                break
+    return _Piece(text, start, p.sep_before) if text else None
+
+
+def is_collective(name: str) -> bool:
+    return any(r.search(name) for r in vocab.grammar().collective_res)
+
+
+def has_suffix(name: str) -> bool:
+    return bool(vocab.grammar().suffix_re.search(_strip_alias(name)[0]))
+
+
+def unit_suffix(name: str) -> str:
+    m = vocab.grammar().suffix_re.search(name)
+    return m.group(0) if m else ""
+
+
+def starts_with_function(name: str) -> bool:
+    tax = vocab.taxonomy()
+    return any(name.startswith(kw) for kw in tax.keywords) or any(name.startswith(a) for a in vocab.aliases())
+
+
+def level_prefix(name: str) -> str:
+    """'市' for 市发改委, '区委' for 区委组织部, '' for 江汉职院 or 市场监管局 (市场 is a word)."""
+    g = vocab.grammar()
+    if not name or name[0] not in g.level_chars or starts_with_function(name):
+        return ""
+    if len(name) > 2 and name[1] == "委" and not starts_with_function(name[1:]):
+        return name[:2]
+    return name[0]
+
+
+def _strip_alias(name: str) -> tuple[str, list[str]]:
+    """市城发集团(市高新投公司) -> (市城发集团, [市高新投公司]); collectives keep their brackets."""
+    pairs = matched_brackets(name)
+    for a, b in sorted(pairs.items()):
+        if b == len(name) - 1 and a > 0 and name[a] in "((〈<[【〔" and not is_collective(name):
+            inner = name[a + 1 : b].strip()
+            head, more = _strip_alias(name[:a])
+            return head, more + ([inner] if inner else [])
+    return name, []
+
+
+class UnitSplitter:
+    """Splits unit lists. `lexicon` holds unit names seen standing alone in the same document,
+    which lets it find the boundary in glued text such as 市经信局总口管理区."""
+
+    def __init__(self, lexicon: set[str] | None = None):
+        self._auto = None
+        words = {w for w in (lexicon or ()) if len(w) >= 3}
+        if words:
+            self._auto = ahocorasick.Automaton()
+            for w in words:
+                self._auto.add_word(w, len(w))
+            self._auto.make_automaton()
+
+    # -- boundaries in glued text ------------------------------------------------------------
+    def _lexicon_starts(self, s: str) -> set[int]:
+        if self._auto is None:
+            return set()
+        return {end - n + 1 for end, n in self._auto.iter(s)}
+
+    def _starts_unit(self, right: str, at: int, lexicon_starts: set[int]) -> bool:
+        g = vocab.grammar()
+        if at in lexicon_starts:
+            return True
+        if right[0] in g.level_chars and len(right) > 2:
+            return True
+        return bool(g.starts_re.match(right))
+
+    def glue_boundaries(self, s: str) -> list[int]:
+        """Positions where one unit name ends and the next begins with nothing between them."""
+        g = vocab.grammar()
+        inside = _protected(s)
+        lex = self._lexicon_starts(s)
+        cuts: list[int] = []
+        last = 0
+        for i in range(2, len(s) - 1):
+            if inside[i] or inside[i - 1]:
+                continue
+            left, right = s[last:i], s[i:]
+            core_left = _strip_alias(left)[0]
+            if len(core_left) < 2 or not g.suffix_re.search(core_left):
+                continue
+            if core_left in g.bare_prefixes or core_left in g.level_chars:
+                continue
+            if any(core_left.endswith(h) for h in g.possessive_heads) and right.startswith("各"):
+                continue
+            if right.startswith(("各成员单位", "成员单位")):
+                continue
+            if not self._starts_unit(right, i, lex):
+                continue
+            cuts.append(i)
+            last = i
+        return cuts
+
+    # -- the whole list ---------------------------------------------------------------------
+    def split(self, s: str, base: int = 0) -> list[Mention]:
+        pieces = [c for p in _tokenise(s, base) if (c := _clean(p))]
+        # glue splitting, keeping track of which pieces form a 、-group
+        groups: list[list[_Piece]] = []
+        for p in pieces:
+            subs = [p]
+            if not is_collective(_strip_alias(p.text)[0]):
+                cuts = self.glue_boundaries(p.text)
+                if cuts:
+                    bounds = [0, *cuts, len(p.text)]
+                    subs = [
+                        _Piece(p.text[a:b], p.start + a, p.sep_before if k == 0 else "glue")
+                        for k, (a, b) in enumerate(zip(bounds, bounds[1:]))
+                    ]
+            for k, sp in enumerate(subs):
+                if sp.sep_before == "、" and groups and k == 0:
+                    groups[-1].append(sp)
+                else:
+                    groups.append([sp])
+        out: list[Mention] = []
+        for group in groups:
+            out.extend(self._expand_group(group))
+        return out
+
+    def _expand_group(self, group: list[_Piece]) -> list[Mention]:
+        names = [_strip_alias(p.text) for p in group]
+        last_suffix = unit_suffix(names[-1][0])
+        first_prefix = level_prefix(names[0][0])
+        tax = vocab.taxonomy()
+        out: list[Mention] = []
+        for idx, (p, (name, aliases)) in enumerate(zip(group, names)):
+            mention, expanded = name, False
+            collective = is_collective(name)
+            if not collective and last_suffix and idx < len(group) - 1 and not has_suffix(name):
+                mention, expanded = mention + last_suffix, True
+            if (
+                not collective
+                and idx > 0
+                and first_prefix
+                and not level_prefix(mention)
+                and not vocab.grammar().starts_re.match(mention)
+                and starts_with_function(mention)
+            ):
+                prefix = first_prefix[0]
+                if _is_party(mention, tax) and not mention.startswith(("纪委", "政法委")):
+                    prefix += "委"
+                mention, expanded = prefix + mention, True
+            out.append(
+                Mention(
+                    mention=mention,
+                    written=p.text,
+                    start=p.start,
+                    end=p.start + len(p.text),
+                    kind="collective" if collective else "unit",
+                    aliases=aliases,
+                    expanded=expanded,
+                )
+            )
+        return out
+
+
+def _is_party(name: str, tax) -> bool:
+    for _, (kw, codes) in tax.automaton.iter(name):
+        if any(tax.functions[c].party for c in codes):
+            return True
+    return False
+
+
+def standalone_names(values: list[str]) -> set[str]:
+    """Unit-like names written on their own (between separators) in a document: the lexicon."""
+    names: set[str] = set()
+    for v in values:
+        for p in _tokenise(v, 0):
+            c = _clean(p)
+            if c and has_suffix(c.text) and len(c.text) <= 16:
+                names.add(_strip_alias(c.text)[0])
+    return names

@@ -1,0 +1,181 @@
+"""The outline as printed: numbered headings, —— groups and table rows, as a tree of blocks.
+
+Numbering styles get their depth from the order they appear in (like a word processor's list
+detection): 一、 then (一) then 1. in one notice, (一) directly under 一、 in another. A
+notice's preamble (its own 一、二、三、 requirements) and its attachment are separate *runs*:
+a run starts again when the top numbering restarts at 一/1, after an 附件 line, or at a table
+header.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from transforms import vocab
+
+CN_DIGITS = "[一二三四五六七八九十百零〇]+"
+STYLES: list[tuple[str, re.Pattern]] = [
+    ("cn1", re.compile(rf"^ *({CN_DIGITS}) *[、.．]")),
+    ("cn2", re.compile(rf"^ *[((] *({CN_DIGITS}) *[))]")),
+    ("cn2", re.compile(rf"^ *({CN_DIGITS})[))]")),  # "一)" with its opening bracket lost
+    ("ar2", re.compile(r"^ *[((] *(\d{1,3}) *[))]")),
+    ("ar", re.compile(r"^ *(\d{1,3}) *(?:[、.．﹒]|\*(?!\*))(?!\d)")),
+    ("group", re.compile(r"^ *(—{2,}|－{2,}|-{2,})")),
+]
+_ROW_NUMBER = re.compile(r"^ *(\d{1,4}) *[、.．]? *(?=\S)")
+_FIRST_NUMBERS = {"一", "1"}
+
+
+@dataclass
+class Line:
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass
+class Node:
+    style: str  # cn1 | cn2 | ar2 | ar | group | row
+    no: str  # printed number without punctuation ('' for groups)
+    start: int  # offset where the number starts
+    body_start: int  # offset just after the number and its punctuation
+    end: int = 0  # end of the block: the next node's start, or the end of the run
+    run: int = 0
+    parent: Node | None = None
+    children: list[Node] = field(default_factory=list)
+    columns: tuple[str, ...] = ()  # table rows: the roles of the unit columns, in order
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def ancestors(self) -> list[Node]:
+        out, p = [], self.parent
+        while p is not None:
+            out.append(p)
+            p = p.parent
+        return out
+
+    def numbered_ancestors(self) -> list[Node]:
+        return [a for a in reversed(self.ancestors()) if a.style != "group"]
+
+
+@dataclass
+class Outline:
+    nodes: list[Node]  # document order
+    text_end: int  # where boilerplate (附表 templates) begins, or len(text)
+    boilerplate_start: int | None
+
+
+def split_lines(text: str) -> list[Line]:
+    out, pos = [], 0
+    for raw in text.split("\n"):
+        out.append(Line(raw, pos))
+        pos += len(raw) + 1
+    return out
+
+
+def table_columns(line: str) -> tuple[str, ...] | None:
+    """A table header such as '序号 重点工作 牵头单位 协办单位' -> ('lead', 'co')."""
+    flat = re.sub(r"[ |｜\t]", "", line)
+    if "序号" not in flat or len(flat) > 60:
+        return None
+    roles = vocab.roles()
+    found = [(m.start(), roles.labels[m.group(0)]) for m in roles.label_re.finditer(flat)]
+    return tuple(r for _, r in sorted(found)) or None
+
+
+def _match_style(line: str) -> tuple[str, str, int] | None:
+    for style, rx in STYLES:
+        m = rx.match(line)
+        if m:
+            return style, ("" if style == "group" else m.group(1)), m.end()
+    return None
+
+
+def parse_outline(text: str) -> Outline:
+    cfg = vocab.outline()
+    lines = split_lines(text)
+    text_end, boiler = len(text), None
+    for ln in lines:
+        if any(r.search(ln.text.strip()) for r in cfg.boilerplate_res):
+            text_end, boiler = ln.start, ln.start
+            break
+
+    nodes: list[Node] = []
+    run = 0
+    stack: list[Node] = []
+    table: tuple[str, ...] | None = None
+    next_row = 1
+    run_starts: list[int] = [0]
+
+    def new_run(at: int) -> None:
+        nonlocal run, stack
+        run += 1
+        stack = []
+        run_starts.append(at)
+
+    def place(node: Node) -> None:
+        nonlocal stack
+        styles = [n.style for n in stack]
+        if stack and node.style == stack[0].style and node.no in _FIRST_NUMBERS and nodes and nodes[-1].run == run:
+            new_run(node.start)
+            styles = []
+        node.run = run
+        if node.style in styles:
+            k = styles.index(node.style)
+            stack = stack[:k]
+        node.parent = stack[-1] if stack else None
+        if node.parent is not None:
+            node.parent.children.append(node)
+        stack.append(node)
+        nodes.append(node)
+
+    for ln in lines:
+        if ln.start >= text_end:
+            break
+        stripped = ln.text.strip()
+        if not stripped:
+            continue
+        if any(r.search(stripped) for r in cfg.run_break_res):
+            new_run(ln.start)
+            table = None
+            continue
+        cols = table_columns(stripped)
+        if cols:
+            new_run(ln.start)
+            table, next_row = cols, 1
+            continue
+        if table is not None:
+            m = _ROW_NUMBER.match(ln.text)
+            if m and int(m.group(1)) == next_row:
+                lead = len(ln.text) - len(ln.text.lstrip(" "))
+                place(Node("row", m.group(1), ln.start + lead, ln.start + m.end(), columns=table))
+                next_row += 1
+                continue
+        hit = _match_style(ln.text)
+        if hit and table is None:
+            style, no, end = hit
+            lead = len(ln.text) - len(ln.text.lstrip(" "))
+            place(Node(style, no, ln.start + lead, ln.start + end))
+
+    # block ends: the next node's start, or the start of the next run, or the boilerplate
+    boundaries = sorted({*(n.start for n in nodes), *run_starts[1:], text_end})
+    import bisect
+
+    for n in nodes:
+        k = bisect.bisect_right(boundaries, n.start)
+        n.end = boundaries[k] if k < len(boundaries) else text_end
+    return Outline(nodes, text_end, boiler)
+
+
+def heading_title(text: str, node: Node) -> str:
+    """The first line of a node's block, after its number."""
+    line_end = text.find("\n", node.body_start)
+    if line_end == -1 or line_end > node.end:
+        line_end = node.end
+    return text[node.body_start:line_end].strip()

@@ -1,0 +1,123 @@
+"""Quality findings about one parsed notice: quirks of the source are kept as printed and flagged here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cn2an
+import polars as pl
+
+from transforms import vocab
+
+
+@dataclass
+class QualityIssue:
+    doc_id: str
+    item_id: str | None
+    severity: str  # error | warning
+    check_name: str
+    message: str
+
+    def as_row(self) -> dict:
+        return self.__dict__.copy()
+
+
+def number_value(no: str) -> int | None:
+    if no.isdigit():
+        return int(no)
+    try:
+        return int(cn2an.cn2an(no, "smart"))
+    except (ValueError, KeyError):
+        return None
+
+
+def numbering_issues(doc_id: str, groups: list[tuple[str, list[tuple[str | None, str]]]]) -> list[QualityIssue]:
+    """groups: (label, [(item_id, printed number)]) per parent, in document order.
+
+    Within a parent numbers run 1..n; duplicates and gaps are warnings. Across parents a notice
+    either restarts at 1 or continues; whichever it does more often is its style, and the other
+    is flagged (江夏 continues 1..135 across groups, then restarts at 1 in section 三).
+    """
+    out: list[QualityIssue] = []
+    transitions: list[tuple[str, str, str | None]] = []
+    prev_last: int | None = None
+    for label, members in groups:
+        nums = [(iid, number_value(no), no) for iid, no in members]
+        values = [v for _, v, _ in nums if v is not None]
+        if not values:
+            continue
+        first = values[0]
+        if prev_last is not None:
+            kind = "continue" if first == prev_last + 1 else "restart" if first == 1 else "jump"
+            transitions.append((kind, label, nums[0][0]))
+        elif first != 1:
+            out.append(QualityIssue(doc_id, nums[0][0], "warning", "numbering_start",
+                                    f"{label}: numbering starts at {nums[0][2]}, not 1"))
+        seen: set[int] = set()
+        last = None
+        for iid, v, no in nums:
+            if v is None:
+                continue
+            if v in seen:
+                out.append(QualityIssue(doc_id, iid, "warning", "numbering_duplicate",
+                                        f"{label}: number {no} is used twice"))
+            elif last is not None and v != last + 1:
+                out.append(QualityIssue(doc_id, iid, "warning", "numbering_gap",
+                                        f"{label}: number {no} follows {last}"))
+            seen.add(v)
+            last = v if last is None else max(last, v)
+        prev_last = last
+    n_cont = sum(1 for k, _, _ in transitions if k == "continue")
+    n_rest = sum(1 for k, _, _ in transitions if k == "restart")
+    style = "continue" if n_cont > n_rest else "restart"
+    for kind, label, iid in transitions:
+        if kind != style:
+            what = {"continue": "continues from the previous group", "restart": "restarts at 1",
+                    "jump": "neither restarts nor continues"}[kind]
+            out.append(QualityIssue(doc_id, iid, "warning", f"numbering_{kind}",
+                                    f"{label}: numbering {what}, unlike the rest of the notice"))
+    return out
+
+
+def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame], outline) -> list[QualityIssue]:
+    items, asg, sections = frames["items"], frames["assignments"], frames["sections"]
+    out: list[QualityIssue] = []
+    if meta.jurisdiction is None:
+        out.append(QualityIssue(doc_id, None, "warning", "jurisdiction_unknown",
+                                "no jurisdiction name from the division code list was found in the notice"))
+    if meta.doc_kind is None:
+        out.append(QualityIssue(doc_id, None, "warning", "doc_kind_unknown",
+                                "the notice names neither a five-year plan nor a government work report"))
+    with_units = set(asg.filter(~pl.col("inherited"))["item_id"].to_list())
+    for row in items.iter_rows(named=True):
+        if row["item_id"] not in with_units:
+            out.append(QualityIssue(doc_id, row["item_id"], "warning", "item_without_units",
+                                    f"item {'/'.join(row['parent_nos'] + [row['item_no']])} names no responsible unit"))
+    # numbering of items, per parent section, in order; also of section headings per parent
+    groups: dict[str | None, list] = {}
+    order: list[str | None] = []
+    for row in items.iter_rows(named=True):
+        key = (row["section_id"], row["num_style"])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append((row["item_id"], row["item_no"]))
+    titles = {r["section_id"]: "/".join(r["parent_nos"] + [r["item_no"] or "——"]) for r in sections.iter_rows(named=True)}
+    by_style: dict[str, list] = {}
+    for k in order:  # numbering styles are checked separately: (一)…(十) targets, then 1…114 tasks
+        by_style.setdefault(k[1], []).append((f"items under {titles.get(k[0], 'the table')}", groups[k]))
+    for style_groups in by_style.values():
+        out += numbering_issues(doc_id, style_groups)
+    # declared counts: "重点工作(共135项)"
+    rx = vocab.outline().declared_count_re
+    for row in sections.iter_rows(named=True):
+        m = rx.search(row["title"] or "")
+        if not m:
+            continue
+        declared = int(m.group(1))
+        inside = items.filter((pl.col("char_start") >= row["char_start"]) & (pl.col("char_end") <= row["char_end"]))
+        if inside.height != declared:
+            out.append(QualityIssue(doc_id, None, "error", "declared_count",
+                                    f"section {row['item_no']} declares {declared} items, {inside.height} were parsed"))
+    return out

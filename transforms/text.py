@@ -1,0 +1,101 @@
+"""Bytes -> the normalised document text that every offset in the warehouse points into."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class UnreadableDocument(ValueError):
+    """The file is not a text notice fengong can read; the message says what it is."""
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    encoding: str
+
+
+_BINARY_MAGIC = {
+    b"%PDF": "a PDF file",
+    b"PK\x03\x04": "a ZIP container (docx/xlsx?)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old MS Office binary (doc/xls)",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
+def decode_bytes(data: bytes) -> DecodedText:
+    """Decode UTF-8 (with or without BOM) or GB18030/GBK; refuse binary and empty input."""
+    if not data.strip():
+        raise UnreadableDocument("the file is empty")
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise UnreadableDocument(f"the file is {what}, not a text notice")
+    if b"\x00" in data[:4096]:
+        raise UnreadableDocument("the file is binary (it contains NUL bytes), not a text notice")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return DecodedText(data[3:].decode("utf-8"), "utf-8-sig")
+    try:
+        return DecodedText(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return DecodedText(data.decode("gb18030"), "gb18030")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise UnreadableDocument("the file's text encoding could not be detected (not UTF-8, not GB18030)")
+    return DecodedText(str(best), best.encoding)
+
+
+_SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def normalise_text(text: str) -> str:
+    """Line ends to \\n, odd spaces to ' ', zero-width marks removed, control characters dropped.
+
+    Punctuation is *not* rewritten: parsers use character classes ((/(, :/:) so the stored
+    text stays what the notice printed.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ZERO_WIDTH.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    try:
+        return opencc.OpenCC("t2s")
+    except Exception:  # opencc-python-reimplemented names configs with .json
+        return opencc.OpenCC("t2s.json")
+
+
+# Characters that only occur in traditional text; a cheap test before running OpenCC.
+_TRAD_HINT = re.compile("[責單頭廳門會區縣與發設經濟國際們來時點務員這總導對關號辦環農業衛業護體醫協劃]")
+
+
+def simplified_view(text: str) -> str:
+    """The text converted to simplified characters, with exactly the same length.
+
+    Offsets found in the simplified view are valid in the stored (original) text. OpenCC's
+    phrase conversion can change lengths; when it does, convert character by character.
+    """
+    if not _TRAD_HINT.search(text):
+        return text
+    cc = _t2s()
+    converted = cc.convert(text)
+    if len(converted) == len(text):
+        return converted
+    return "".join(c if len(c := cc.convert(ch)) == 1 else ch for ch in text)

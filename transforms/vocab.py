@@ -1,0 +1,197 @@
+"""Domain knowledge, loaded from the versioned data files in transforms/data/.
+
+Nothing here parses documents: it only turns the YAML/CSV files into compiled matchers.
+`PARSER_VERSION` changes whenever the code version or any data file changes, so the
+warehouse can tell which documents were parsed with older rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+CODE_VERSION = "0.1"
+
+
+def _yaml(name: str) -> dict:
+    return yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def _alternation(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Roles:
+    labels: dict[str, str]
+    label_re: re.Pattern
+    first_listed_re: re.Pattern
+
+
+@dataclass(frozen=True)
+class Grammar:
+    suffixes: tuple[str, ...]
+    suffix_re: re.Pattern  # a unit suffix at the end of a string
+    branch_suffixes: tuple[str, ...]
+    level_chars: str
+    starts_re: re.Pattern  # a unit start (other than a level char) at the beginning
+    bare_prefixes: tuple[str, ...]
+    possessive_heads: tuple[str, ...]
+    collective_res: tuple[re.Pattern, ...]
+    trailing_noise: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Function:
+    code: str
+    zh: str
+    en: str
+    party: bool
+
+
+@dataclass
+class Taxonomy:
+    functions: dict[str, Function]
+    automaton: ahocorasick.Automaton
+    suffixes: list[tuple[str, str]]  # (suffix, code)
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outline:
+    max_heading_chars: int
+    item_kinds: dict[str, tuple[str, ...]]
+    binding: tuple[str, ...]
+    run_break_res: tuple[re.Pattern, ...]
+    boilerplate_res: tuple[re.Pattern, ...]
+    web_noise: tuple[str, ...]
+    declared_count_re: re.Pattern
+
+
+@lru_cache(maxsize=1)
+def roles() -> Roles:
+    d = _yaml("roles.yaml")
+    labels = d["labels"]
+    return Roles(
+        labels=labels,
+        label_re=re.compile(_alternation(labels)),
+        first_listed_re=re.compile("|".join(d["first_listed_leads"])),
+    )
+
+
+@lru_cache(maxsize=1)
+def grammar() -> Grammar:
+    d = _yaml("unit_grammar.yaml")
+    suffixes = tuple(sorted(d["suffixes"], key=len, reverse=True))
+    return Grammar(
+        suffixes=suffixes,
+        suffix_re=re.compile(f"(?:{_alternation(suffixes)})$"),
+        branch_suffixes=tuple(d["branch_suffixes"]),
+        level_chars="".join(d["level_chars"]),
+        starts_re=re.compile("(?:" + "|".join(d["starts"]) + ")"),
+        bare_prefixes=tuple(d["bare_prefixes"]),
+        possessive_heads=tuple(d["possessive_heads"]),
+        collective_res=tuple(re.compile(p) for p in d["collectives"]),
+        trailing_noise=tuple(sorted(d["trailing_noise"], key=len, reverse=True)),
+    )
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> Taxonomy:
+    d = _yaml("functions.yaml")
+    functions: dict[str, Function] = {}
+    auto = ahocorasick.Automaton()
+    by_kw: dict[str, set[str]] = {}
+    suffixes: list[tuple[str, str]] = []
+    for f in d["functions"]:
+        functions[f["code"]] = Function(f["code"], f["zh"], f["en"], bool(f.get("party")))
+        for kw in f.get("keywords", []):
+            by_kw.setdefault(kw, set()).add(f["code"])
+        for sfx in f.get("suffixes", []):
+            suffixes.append((sfx, f["code"]))
+    for kw, codes in by_kw.items():
+        auto.add_word(kw, (kw, tuple(sorted(codes))))
+    auto.make_automaton()
+    return Taxonomy(functions, auto, suffixes, sorted(by_kw, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Alias:
+    canonical: str
+    functions: tuple[str, ...]
+
+
+def read_alias_csv(path: Path) -> dict[str, Alias]:
+    out: dict[str, Alias] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["alias"].startswith("#"):
+                continue
+            funcs = tuple(f for f in (row.get("functions") or "").split(";") if f)
+            out[row["alias"].strip()] = Alias(row["canonical"].strip(), funcs)
+    return out
+
+
+@lru_cache(maxsize=1)
+def aliases() -> dict[str, Alias]:
+    """Alias core -> canonical core, valid in every jurisdiction (发改委 -> 发展和改革委员会)."""
+    return read_alias_csv(DATA_DIR / "aliases.csv")
+
+
+@dataclass(frozen=True)
+class ReviewedAlias:
+    jurisdiction: str
+    alias: str
+    canonical: str
+    functions: tuple[str, ...]
+
+
+def read_reviewed(path: Path) -> dict[tuple[str, str], ReviewedAlias]:
+    """Reviewer decisions: (jurisdiction, mention) -> canonical unit name in that jurisdiction."""
+    out: dict[tuple[str, str], ReviewedAlias] = {}
+    if not path.exists():
+        return out
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["jurisdiction"].startswith("#"):
+                continue
+            funcs = tuple(f for f in (row.get("functions") or "").split(";") if f)
+            r = ReviewedAlias(row["jurisdiction"].strip(), row["alias"].strip(), row["canonical"].strip(), funcs)
+            out[(r.jurisdiction, r.alias)] = r
+    return out
+
+
+REVIEWED_ALIASES = DATA_DIR / "reviewed_aliases.csv"
+
+
+@lru_cache(maxsize=1)
+def outline() -> Outline:
+    d = _yaml("outline.yaml")
+    return Outline(
+        max_heading_chars=int(d["max_heading_chars"]),
+        item_kinds={k: tuple(v) for k, v in d["item_kinds"].items()},
+        binding=tuple(d["binding"]),
+        run_break_res=tuple(re.compile(p) for p in d["run_breaks"]),
+        boilerplate_res=tuple(re.compile(p) for p in d["boilerplate_from"]),
+        web_noise=tuple(d["web_noise"]),
+        declared_count_re=re.compile(d["declared_count"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def parser_version() -> str:
+    h = hashlib.sha256(CODE_VERSION.encode())
+    for p in sorted(DATA_DIR.iterdir()):
+        if p.name == REVIEWED_ALIASES.name:
+            continue  # reviewer decisions change resolution, not parsing
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return f"{CODE_VERSION}+{h.hexdigest()[:10]}"

@@ -1,0 +1,56 @@
+"""Run the stage contracts on one parsed document and describe every failure in plain words."""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+from validation import models
+
+
+def _checked_frames(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[type[pa.DataFrameModel], pl.DataFrame]]:
+    lengths = frames["documents"].select("doc_id", pl.col("n_chars").alias("doc_chars"))
+    with_len = lambda f: f.join(lengths, on="doc_id", how="left")  # noqa: E731
+    sections = frames["sections"]
+    items = frames["items"].join(
+        sections.select("section_id", pl.col("char_start").alias("parent_start"), pl.col("char_end").alias("parent_end")),
+        on="section_id", how="left",
+    )
+    item_ids = frames["items"].select("item_id", pl.lit(True).alias("item_exists"))
+    asg = frames["assignments"].join(item_ids, on="item_id", how="left").with_columns(pl.col("item_exists").fill_null(False))
+    return {
+        "documents": (models.DocumentModel, frames["documents"]),
+        "sections": (models.SectionModel, with_len(sections)),
+        "items": (models.ItemModel, with_len(items)),
+        "assignments": (models.AssignmentModel, with_len(asg)),
+        "leaders": (models.LeaderModel, with_len(frames["leaders"])),
+        "units": (models.UnitModel, frames["units"]),
+        "unit_aliases": (models.UnitAliasModel, frames["unit_aliases"]),
+        "quality_issues": (models.QualityIssueModel, frames["quality_issues"]),
+    }
+
+
+def validate_frames(frames: dict[str, pl.DataFrame], limit: int = 50) -> list[dict]:
+    """Every contract failure as {doc_id, frame, check, column, row, value}; empty when all pass.
+
+    `frames` may hold one document or a batch of them (concatenated); each failure names the
+    document it belongs to, so one bad notice can be quarantined and the rest loaded.
+    """
+    failures: list[dict] = []
+    for name, (model, frame) in _checked_frames(frames).items():
+        try:
+            model.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as e:
+            for r in e.failure_cases.head(limit).iter_rows(named=True):
+                idx = r["index"]
+                doc = frame["doc_id"][idx] if idx is not None and "doc_id" in frame.columns else None
+                failures.append({"doc_id": doc, "frame": name, "check": r["check"], "column": r["column"],
+                                 "row": idx, "value": str(r["failure_case"])[:200]})
+    return failures
+
+
+def describe(failures: list[dict]) -> str:
+    """One readable sentence per failure, for the quarantine reason and the console."""
+    lines = [f"{f['frame']}: check '{f['check']}' failed on {f['column']} (row {f['row']}): {f['value']}"
+             for f in failures]
+    return "; ".join(lines)

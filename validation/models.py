@@ -1,0 +1,148 @@
+"""Stage contracts: one pandera (polars) model per frame that crosses a stage boundary.
+
+Frames are validated eagerly (pandera checks only the schema of a LazyFrame) and lazily in
+pandera's sense (every failure is collected). Cross-frame facts — an item's offsets inside its
+parent section and the document, an assignment pointing at an item — are checked by joining the
+needed columns on before validation (see `contracts.py`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+from pandera.api.polars.types import PolarsData
+
+ROLES = ["overall_lead", "lead", "co", "responsible"]
+ITEM_KINDS = ["indicator", "target", "task", "project"]
+BINDINGS = ["约束性", "预期性"]
+SEVERITIES = ["error", "warning"]
+
+
+class DocumentModel(pa.DataFrameModel):
+    doc_id: str = pa.Field(unique=True, str_length={"min_value": 16, "max_value": 16})
+    source_file: str = pa.Field(str_length={"min_value": 1})
+    sha256: str = pa.Field(str_length={"min_value": 64, "max_value": 64})
+    title: str = pa.Field(nullable=True)
+    jurisdiction: str = pa.Field(nullable=True)
+    province: str = pa.Field(nullable=True)
+    admin_level: str = pa.Field(nullable=True, isin=["province", "prefecture", "county", "district"])
+    doc_kind: str = pa.Field(nullable=True, isin=["fyp", "gwr"])
+    period_start: int = pa.Field(nullable=True, ge=1953, le=2100)
+    period_end: int = pa.Field(nullable=True, ge=1953, le=2100)
+    role_rule: str = pa.Field(isin=["as_labelled", "first_listed_leads"])
+    n_chars: int = pa.Field(gt=0)
+
+    @pa.dataframe_check
+    def period_in_order(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("period_start").is_null() | pl.col("period_end").is_null()
+            | (pl.col("period_start") <= pl.col("period_end"))
+        )
+
+
+class _Spans(pa.DataFrameModel):
+    """Offsets lie inside the document (doc_chars joined on) and start before they end."""
+
+    char_start: int = pa.Field(ge=0)
+    char_end: int = pa.Field(gt=0)
+    doc_chars: int = pa.Field(gt=0)
+
+    @pa.dataframe_check
+    def start_before_end(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("char_start") < pl.col("char_end"))
+
+    @pa.dataframe_check
+    def inside_document(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("char_end") <= pl.col("doc_chars"))
+
+
+class SectionModel(_Spans):
+    doc_id: str
+    section_id: str = pa.Field(unique=True)
+    style: str = pa.Field(isin=["cn1", "cn2", "ar", "ar2", "group", "row"])
+    title: str = pa.Field(nullable=True)
+
+
+class ItemModel(_Spans):
+    doc_id: str
+    item_id: str = pa.Field(unique=True)
+    seq: int = pa.Field(ge=1, unique=True)
+    item_kind: str = pa.Field(isin=ITEM_KINDS)
+    binding: str = pa.Field(nullable=True, isin=BINDINGS)
+    item_no: str = pa.Field(str_length={"min_value": 1})
+    text: str = pa.Field(str_length={"min_value": 1})
+    parent_start: int = pa.Field(nullable=True)
+    parent_end: int = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def inside_parent(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("parent_start").is_null()
+            | ((pl.col("char_start") >= pl.col("parent_start")) & (pl.col("char_end") <= pl.col("parent_end")))
+        )
+
+    @pa.dataframe_check
+    def binding_only_on_indicators(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("binding").is_null() | pl.col("item_kind").is_in(["indicator", "target"]))
+
+
+class AssignmentModel(_Spans):
+    doc_id: str
+    item_id: str
+    role: str = pa.Field(isin=ROLES)
+    ord: int = pa.Field(ge=1)
+    mention: str = pa.Field(str_length={"min_value": 2})
+    mention_kind: str = pa.Field(isin=["unit", "collective"])
+    unit_id: str = pa.Field(str_length={"min_value": 1})
+    item_exists: bool
+
+    @pa.dataframe_check
+    def points_to_an_item(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("item_exists"))
+
+    @pa.dataframe_check
+    def lead_and_responsible_never_together(cls, data: PolarsData) -> pl.LazyFrame:
+        has_lead = (pl.col("role") == "lead").any().over("item_id")
+        has_resp = (pl.col("role") == "responsible").any().over("item_id")
+        return data.lazyframe.select(~(has_lead & has_resp))
+
+    @pa.dataframe_check
+    def ord_unique_per_role(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("item_id", "role", "ord").is_unique())
+
+
+class LeaderModel(_Spans):
+    doc_id: str
+    item_id: str
+    name: str = pa.Field(str_length={"min_value": 2, "max_value": 12})
+
+
+class UnitModel(pa.DataFrameModel):
+    unit_id: str = pa.Field(unique=True)
+    jurisdiction: str
+    name: str = pa.Field(str_length={"min_value": 2})
+    kind: str = pa.Field(isin=["unit", "collective"])
+    source: str = pa.Field(isin=["reviewed", "document", "dictionary", "rule", "provisional"])
+    resolved: bool
+
+    @pa.dataframe_check
+    def resolved_units_have_a_function(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("resolved") | (pl.col("functions").list.len() > 0))
+
+
+class UnitAliasModel(pa.DataFrameModel):
+    jurisdiction: str
+    alias: str = pa.Field(str_length={"min_value": 1})
+    unit_id: str
+
+    @pa.dataframe_check
+    def one_unit_per_alias(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("jurisdiction", "alias").is_unique())
+
+
+class QualityIssueModel(pa.DataFrameModel):
+    doc_id: str
+    item_id: str = pa.Field(nullable=True)
+    severity: str = pa.Field(isin=SEVERITIES)
+    check_name: str = pa.Field(str_length={"min_value": 1})
+    message: str = pa.Field(str_length={"min_value": 1})

@@ -1,0 +1,104 @@
+-- fengong warehouse: tables written by the loader. Idempotent (CREATE … IF NOT EXISTS).
+-- Document-scoped tables carry doc_id; a document's rows are replaced together in one transaction.
+-- Offsets (char_start, char_end) index into document_texts.text, counted in characters.
+-- Document-scoped tables declare no PRIMARY KEY on purpose: DuckDB checks unique indexes eagerly,
+-- so deleting and re-inserting a document's keys in one transaction would fail. Uniqueness of
+-- doc_id / item_id is checked by the pandera contracts and the Great Expectations suite instead.
+
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id            VARCHAR NOT NULL,      -- first 16 hex of the file's sha256
+    source_file       VARCHAR NOT NULL,      -- path relative to raw/
+    sha256            VARCHAR NOT NULL,
+    title             VARCHAR,
+    issuer            VARCHAR,
+    jurisdiction      VARCHAR,               -- 潜江市, 江夏区 …
+    jurisdiction_code VARCHAR,               -- GB/T 2260 division code
+    province          VARCHAR,
+    admin_level       VARCHAR,               -- province | prefecture | county | district
+    doc_kind          VARCHAR,               -- fyp | gwr
+    period_start      INTEGER,
+    period_end        INTEGER,
+    period_year       INTEGER,               -- partition key (= period_start)
+    published_on      DATE,
+    issued_on         DATE,
+    doc_number        VARCHAR,               -- 丹政办发〔2022〕8号
+    index_no          VARCHAR,               -- 索引号
+    role_rule         VARCHAR,               -- as_labelled | first_listed_leads
+    encoding          VARCHAR,
+    n_chars           BIGINT,
+    parser_version    VARCHAR,
+    loaded_at         TIMESTAMP DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS document_texts (
+    doc_id VARCHAR NOT NULL,
+    text   VARCHAR NOT NULL                  -- the normalised text every offset points into
+);
+
+CREATE TABLE IF NOT EXISTS sections (
+    doc_id VARCHAR NOT NULL, section_id VARCHAR NOT NULL, seq INTEGER, style VARCHAR, item_no VARCHAR,
+    parent_nos VARCHAR[], parent_section_id VARCHAR, title VARCHAR, char_start BIGINT, char_end BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS items (
+    doc_id      VARCHAR NOT NULL,
+    item_id     VARCHAR NOT NULL,
+    seq         INTEGER NOT NULL,           -- order in the document
+    section_id  VARCHAR,                    -- nearest enclosing heading or —— group
+    item_kind   VARCHAR NOT NULL,           -- indicator | target | task | project
+    binding     VARCHAR,                    -- 约束性 | 预期性
+    item_no     VARCHAR,                    -- as printed, without punctuation: '5', '三'
+    parent_nos  VARCHAR[],                  -- enclosing numbers, outermost first
+    text        VARCHAR,
+    char_start  BIGINT, char_end BIGINT,    -- the whole item, number to last unit
+    text_start  BIGINT, text_end BIGINT,    -- the item text alone
+    layout      VARCHAR,                    -- labelled | table
+    num_style   VARCHAR                     -- cn1 | cn2 | ar | ar2 | row
+);
+
+CREATE TABLE IF NOT EXISTS assignments (
+    doc_id       VARCHAR NOT NULL,
+    item_id      VARCHAR NOT NULL,
+    role         VARCHAR NOT NULL,          -- overall_lead | lead | co | responsible
+    ord          INTEGER NOT NULL,          -- position in its role list
+    mention      VARCHAR NOT NULL,          -- full name after splitting and expansion
+    written      VARCHAR,                   -- the span as printed
+    mention_kind VARCHAR,                   -- unit | collective
+    unit_id      VARCHAR,
+    resolved     BOOLEAN,
+    inherited    BOOLEAN,                   -- overall_lead inherited from a —— group heading
+    char_start   BIGINT, char_end BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS leaders (
+    doc_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, ord INTEGER, name VARCHAR NOT NULL,
+    char_start BIGINT, char_end BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS quality_issues (
+    doc_id VARCHAR, item_id VARCHAR, severity VARCHAR, check_name VARCHAR, message VARCHAR
+);
+
+-- Units as each document resolved them; `units` and `unit_aliases` (views) merge them.
+CREATE TABLE IF NOT EXISTS doc_units (
+    doc_id VARCHAR NOT NULL, unit_id VARCHAR NOT NULL, jurisdiction VARCHAR, name VARCHAR, kind VARCHAR,
+    functions VARCHAR[], resolved BOOLEAN, source VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS doc_unit_aliases (
+    doc_id VARCHAR NOT NULL, jurisdiction VARCHAR, alias VARCHAR, unit_id VARCHAR, source VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS functions (
+    code VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, party BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    source_file VARCHAR, sha256 VARCHAR, stage VARCHAR, reason VARCHAR, details VARCHAR,
+    "at" TIMESTAMP DEFAULT current_timestamp  -- quoted: AT is a keyword
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, files_seen INTEGER,
+    parsed INTEGER, quarantined INTEGER, loaded INTEGER, skipped INTEGER, parser_version VARCHAR
+);
