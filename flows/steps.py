@@ -77,7 +77,7 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             mine = [f for f in failures if f["doc_id"] == d.doc_id]
             src = names[d.frames["documents"]["source_file"][0]]
             out.quarantined.append(_quarantine_row(
-                src, "validate", f"{src.name}: {len(mine)} contract failure(s): {describe(mine[:5])}", mine))
+                src, "validate", f"{src.name}: {describe(mine)}", mine))
     out.parsed = [d for d in docs if d.doc_id not in bad]
     return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pandera.polars as pa
 
@@ -30,7 +32,7 @@ def _checked_frames(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[type[pa.
     }
 
 
-def validate_frames(frames: dict[str, pl.DataFrame], limit: int = 50) -> list[dict]:
+def validate_frames(frames: dict[str, pl.DataFrame]) -> list[dict]:
     """Every contract failure as {doc_id, frame, check, column, row, value}; empty when all pass.
 
     `frames` may hold one document or a batch of them (concatenated); each failure names the
@@ -41,16 +43,39 @@ def validate_frames(frames: dict[str, pl.DataFrame], limit: int = 50) -> list[di
         try:
             model.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as e:
-            for r in e.failure_cases.head(limit).iter_rows(named=True):
+            for r in e.failure_cases.iter_rows(named=True):
                 idx = r["index"]
                 doc = frame["doc_id"][idx] if idx is not None and "doc_id" in frame.columns else None
                 failures.append({"doc_id": doc, "frame": name, "check": r["check"], "column": r["column"],
-                                 "row": idx, "value": str(r["failure_case"])[:200]})
+                                 "row": idx, "value": str(r["failure_case"])})
     return failures
 
 
+def _example(value: str) -> str:
+    """A failing row is shown by its key (item 3 under 二/一), not as a JSON dump."""
+    try:
+        row = json.loads(value)
+    except (ValueError, TypeError):
+        return value[:60]
+    if not isinstance(row, dict):
+        return value[:60]
+    if "item_no" in row and "parent_nos" in row:
+        return "item " + "/".join([*(row.get("parent_nos") or []), str(row["item_no"])])
+    for key in ("item_id", "section_id", "unit_id", "doc_id"):
+        if row.get(key):
+            return f"{key} {row[key]}" + (f" ({row['mention']})" if row.get("mention") else "")
+    return value[:60]
+
+
 def describe(failures: list[dict]) -> str:
-    """One readable sentence per failure, for the quarantine reason and the console."""
-    lines = [f"{f['frame']}: check '{f['check']}' failed on {f['column']} (row {f['row']}): {f['value']}"
-             for f in failures]
-    return "; ".join(lines)
+    """One readable sentence per failed check, for the quarantine reason and the console:
+    "items: check 'inside_parent' failed for 12 row(s), e.g. item 二/一/5, item 二/一/6"."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for f in failures:
+        grouped.setdefault((f["frame"], f["check"], f["column"]), []).append(_example(f["value"]))
+    parts = []
+    for (frame, check, column), examples in grouped.items():
+        where = "" if column in (None, "") or column.endswith("Model") else f" on column {column}"
+        parts.append(f"{frame}: check '{check}' failed{where} for {len(examples)} row(s), "
+                     f"e.g. {', '.join(examples[:3])}")
+    return "; ".join(parts)

@@ -1,0 +1,47 @@
+"""Shared fixtures. The seed notices in raw/ are the default input and parsed once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "raw"
+EXPECTED = Path(__file__).parent / "expected"
+SEEDS = sorted(p.name for p in RAW.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def parsed_seeds():
+    from transforms.document import parse_document
+
+    return {name: parse_document((RAW / name).read_bytes(), name) for name in SEEDS}
+
+
+@pytest.fixture(scope="session")
+def expected_seeds():
+    files = {name: EXPECTED / name.replace(".txt", ".json") for name in SEEDS}
+    return {name: json.loads(f.read_text(encoding="utf-8")) for name, f in files.items() if f.exists()}
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory) -> Path:
+    """One PREFECT_HOME for the test session, so the ephemeral database is migrated only once."""
+    home = tmp_path_factory.mktemp("prefect_home")
+    return home
+
+
+@pytest.fixture
+def cli_env(prefect_home) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PYTHONPATH": str(ROOT),
+    })
+    return env

@@ -1,0 +1,103 @@
+"""Splitting and expanding written unit lists into mentions (literal expectations)."""
+
+import pytest
+
+from transforms.mentions import UnitSplitter
+
+
+def names(s, lexicon=None):
+    return [m.mention for m in UnitSplitter(lexicon).split(s)]
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("区科经、商务局", ["区科经局", "区商务局"]),
+    ("区发改、科经、商务、自然资源和规划、住建、财政局",
+     ["区发改局", "区科经局", "区商务局", "区自然资源和规划局", "区住建局", "区财政局"]),
+    ("郑店、五里界街道办事处", ["郑店街道办事处", "五里界街道办事处"]),
+    ("区财政、审计局", ["区财政局", "区审计局"]),
+    ("区人社、教育、住建、卫健局", ["区人社局", "区教育局", "区住建局", "区卫健局"]),
+    ("区科经、市场监管局", ["区科经局", "区市场监管局"]),
+])
+def test_suffix_written_once_is_expanded(written, expected):
+    assert names(written) == expected
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("区法院、检察院", ["区法院", "区检察院"]),
+    ("区科投集团、国控集团", ["区科投集团", "区国控集团"]),
+    ("区总工会、团区委、妇联、残联", ["区总工会", "团区委", "区妇联", "区残联"]),
+    ("省商务厅、财政厅、发展改革委", ["省商务厅", "省财政厅", "省发展改革委"]),
+    ("区融媒体中心、企业和人才服务中心、大数据中心", ["区融媒体中心", "区企业和人才服务中心", "区大数据中心"]),
+    ("区委组织部、宣传部", ["区委组织部", "区委宣传部"]),
+])
+def test_prefix_written_once_is_expanded(written, expected):
+    assert names(written) == expected
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("市科技经信局、丹江口经济开发区、市招商中心", ["市科技经信局", "丹江口经济开发区", "市招商中心"]),
+    ("市人社局、市公安局、市卫健委、江汉职院", ["市人社局", "市公安局", "市卫健委", "江汉职院"]),
+    ("赤壁高新区、蒲纺工业园区、车埠镇", ["赤壁高新区", "蒲纺工业园区", "车埠镇"]),
+])
+def test_proper_names_never_take_a_prefix(written, expected):
+    assert names(written) == expected
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("市发改委市自然资源和规划局", ["市发改委", "市自然资源和规划局"]),
+    ("市支油办各区镇街道", ["市支油办", "各区镇街道"]),
+    ("市政务和大数据局各相关部门各区镇街道", ["市政务和大数据局", "各相关部门", "各区镇街道"]),
+    ("广华寺街道市支油办", ["广华寺街道", "市支油办"]),
+    ("团市委市人社局", ["团市委", "市人社局"]),
+])
+def test_glued_names_are_split(written, expected):
+    assert names(written) == expected
+
+
+def test_glue_before_a_name_without_prefix_needs_the_document_lexicon():
+    assert names("潜江高新区管委会泽口街道") == ["潜江高新区管委会泽口街道"]
+    assert names("潜江高新区管委会泽口街道", {"泽口街道"}) == ["潜江高新区管委会", "泽口街道"]
+
+
+@pytest.mark.parametrize("written", ["十堰市生态环境局丹江口分局", "人行市支行", "区人民政府各部门", "区安委会各成员单位",
+                                     "赤壁高新技术产业园区国家应急产业示范基地建设领导小组成员单位"])
+def test_one_name_is_not_split(written):
+    assert names(written) == [written]
+
+
+@pytest.mark.parametrize("written, name, alias", [
+    ("市自然资源规划局〈市林业局〉", "市自然资源规划局", "市林业局"),
+    ("市城发集团(市高新投公司)", "市城发集团", "市高新投公司"),
+    ("县发改局(粮食局)", "县发改局", "粮食局"),
+    ("区财政局(金融办)", "区财政局", "金融办"),
+])
+def test_bracketed_alias_is_not_part_of_the_name(written, name, alias):
+    (m,) = UnitSplitter().split(written)
+    assert (m.mention, m.aliases) == (name, [alias])
+
+
+@pytest.mark.parametrize("written", ["各区镇街道", "市直有关单位", "各镇<办、处、区>", "区直各单位", "市政府各部门",
+                                     "市安全生产委员会成员单位", "区镇街道",
+                                     "市城市管理“街长、片长、路长”制工作领导小组成员单位"])
+def test_collective_mentions_stay_whole(written):
+    (m,) = UnitSplitter().split(written)
+    assert (m.mention, m.kind) == (written, "collective")
+
+
+def test_deng_separates_and_is_dropped():
+    assert names("市招商中心等市直相关单位") == ["市招商中心", "市直相关单位"]
+
+
+def test_responsibility_phrase_is_not_part_of_a_name():
+    assert names("市财政局、市审计局按职责分工负责") == ["市财政局", "市审计局"]
+
+
+def test_quotes_inside_a_name_are_kept():
+    assert names("“蒲圻古城历史文化街区”保护建设指挥部办公室、市住建局") == [
+        "“蒲圻古城历史文化街区”保护建设指挥部办公室", "市住建局"]
+
+
+def test_mentions_keep_the_offsets_of_what_was_written():
+    s = "牵头单位:区科经、商务局"
+    ms = UnitSplitter().split(s[5:], 5)
+    assert [(m.mention, s[m.start:m.end]) for m in ms] == [("区科经局", "区科经"), ("区商务局", "商务局")]

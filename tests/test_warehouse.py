@@ -1,0 +1,134 @@
+"""Loading: idempotent, atomic per document, bad documents quarantined without stopping others."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import steps
+from warehouse import load as wh
+
+from conftest import RAW, SEEDS
+
+TABLES = ("documents", "items", "assignments", "leaders", "sections", "quality_issues", "doc_units")
+
+
+def counts(con):
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def per_doc(con, table):
+    return dict(con.execute(f"SELECT doc_id, count(*) FROM {table} GROUP BY doc_id").fetchall())
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = wh.connect(tmp_path / "w.duckdb")
+    yield c
+    c.close()
+
+
+def load_files(con, tmp_raw: Path):
+    files = steps.read_files(steps.discover(tmp_raw), tmp_raw)
+    result = steps.parse_and_validate(files, reviewed={})
+    failed = wh.load_documents(con, result.parsed)
+    return result, failed
+
+
+@pytest.fixture
+def tmp_raw(tmp_path):
+    d = tmp_path / "raw"
+    d.mkdir()
+    for name in SEEDS:
+        (d / name).write_bytes((RAW / name).read_bytes())
+    return d
+
+
+def test_seed_counts_are_loaded(con, parsed_seeds):
+    assert wh.load_documents(con, list(parsed_seeds.values())) == []
+    assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 101 + 53 + 124 + 136 + 139
+
+
+def test_loading_twice_changes_nothing(con, parsed_seeds):
+    wh.load_documents(con, list(parsed_seeds.values()))
+    before = counts(con)
+    wh.load_documents(con, list(parsed_seeds.values()))
+    assert counts(con) == before
+
+
+def test_changed_document_replaces_only_its_rows(con, tmp_raw):
+    load_files(con, tmp_raw)
+    items_before = per_doc(con, "items")
+    target = tmp_raw / SEEDS[1]
+    text = target.read_text(encoding="utf-8")
+    cut = text.index("5.切实优化营商环境")  # drop the last task of 丹江口
+    target.write_text(text[:cut] + text[text.index("四、工作要求"):], encoding="utf-8")
+    load_files(con, tmp_raw)
+    items_after = per_doc(con, "items")
+    old_id = next(k for k in items_before if k not in items_after)
+    new_id = next(k for k in items_after if k not in items_before)
+    assert items_after[new_id] == items_before[old_id] - 1
+    assert {k: v for k, v in items_after.items() if k != new_id} == {
+        k: v for k, v in items_before.items() if k != old_id}
+    assert con.execute("SELECT count(*) FROM documents WHERE source_file = ?", [SEEDS[1]]).fetchone()[0] == 1
+
+
+def test_failure_part_way_leaves_the_warehouse_as_it_was(con, parsed_seeds, monkeypatch):
+    docs = list(parsed_seeds.values())
+    wh.load_documents(con, docs)
+    before = counts(con)
+    real = wh._insert_frames
+
+    def explode_after_delete(c, batch):
+        real(c, batch)
+        raise duckdb.ConstraintException("disk full (simulated) after the rows were written")
+
+    monkeypatch.setattr(wh, "_insert_frames", explode_after_delete)
+    failed = wh.load_documents(con, docs)
+    assert len(failed) == 5 and "rolled back" in failed[0][1]
+    assert counts(con) == before
+
+
+def test_bad_document_is_quarantined_and_the_others_load(con, tmp_raw):
+    (tmp_raw / "empty.txt").write_bytes(b"")
+    (tmp_raw / "binary.txt").write_bytes(b"%PDF-1.4\x00\x01\x02")
+    (tmp_raw / "no_items.txt").write_text("关于做好安全生产工作的通知\n各单位:请认真落实。\n", encoding="utf-8")
+    result, failed = load_files(con, tmp_raw)
+    assert failed == []
+    assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
+    reasons = {q["source_file"]: (q["stage"], q["reason"]) for q in result.quarantined}
+    assert reasons == {
+        "binary.txt": ("decode", "cannot read binary.txt: the file is a PDF file, not a text notice"),
+        "empty.txt": ("decode", "cannot read empty.txt: the file is empty"),
+        "no_items.txt": ("parse", "no_items.txt: no numbered items with responsible units "
+                                  "(牵头单位/责任单位 or a unit table) were found"),
+    }
+
+
+def test_contract_failure_quarantines_with_a_readable_reason(parsed_seeds, monkeypatch):
+    import polars as pl
+    from transforms import document
+
+    real = document.parse_text
+
+    def broken(*a, **k):
+        d = real(*a, **k)
+        d.frames["items"] = d.frames["items"].with_columns(pl.col("char_end").cast(pl.Int64) + 10**7)
+        return d
+
+    monkeypatch.setattr(document, "parse_text", broken)
+    files = [steps.SourceFile(RAW / SEEDS[0], SEEDS[0], (RAW / SEEDS[0]).read_bytes())]
+    result = steps.parse_and_validate(files, reviewed={})
+    assert result.parsed == []
+    (q,) = result.quarantined
+    assert q["stage"] == "validate"
+    assert "items: check 'inside_document' failed for 101 row(s), e.g. item 二/一/1, item 二/一/2, item 二/一/3" in q["reason"]
+    assert "items: check 'inside_parent' failed for 101 row(s)" in q["reason"]
+
+
+def test_gbk_file_parses(tmp_path):
+    text = (RAW / SEEDS[2]).read_text(encoding="utf-8")
+    f = steps.SourceFile(tmp_path / "gbk.txt", "gbk.txt", text.encode("gb18030"))
+    result = steps.parse_and_validate([f], reviewed={})
+    assert result.quarantined == [] and result.parsed[0].frames["documents"]["encoding"][0] == "gb18030"
