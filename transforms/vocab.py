@@ -8,6 +8,7 @@ warehouse can tell which documents were parsed with older rules.
 from __future__ import annotations
 
 import csv
+import os
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ def read_reviewed(path: Path) -> dict[tuple[str, str], ReviewedAlias]:
     return out
 
 
-REVIEWED_ALIASES = DATA_DIR / "reviewed_aliases.csv"
+REVIEWED_ALIASES = Path(os.environ.get("FENGONG_REVIEWED_ALIASES") or DATA_DIR / "reviewed_aliases.csv")
 
 
 @lru_cache(maxsize=1)
