@@ -1,4 +1,4 @@
-"""fengong command line: `fengong run`, `fengong export`, `fengong sql`. Every command has --help."""
+"""fengong command line: run, quality, export, sql. Every command has --help."""
 
 from __future__ import annotations
 
@@ -69,6 +69,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    """Run the Great Expectations suite on the warehouse; write Data Docs and the summary."""
+    from validation.expectations import run_suite
+    from validation.report import failed_errors, write_reports
+    from warehouse.load import WarehouseError, connect
+
+    try:
+        con = connect(args.warehouse, read_only=True)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    print("fengong: running the expectation suite (Great Expectations takes ~5 s to import)", flush=True)
+    results, docs_index = run_suite(con, out)
+    md_path, html_path, md = write_reports(con, results, docs_index, out)
+    con.close()
+    print(md)
+    print(f"fengong: report {html_path}; summary {md_path}" + (f"; Data Docs {docs_index}" if docs_index else ""))
+    errors = failed_errors(results)
+    if errors:
+        print(f"fengong: {len(errors)} error-level expectation(s) failed: "
+              + "; ".join(f"{r.dataset}: {r.about}" for r in errors), file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     """Read-only SQL against the warehouse. Parameters are passed to DuckDB, never formatted in."""
     from warehouse.load import WarehouseError, connect
@@ -124,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
     e.add_argument("--out", default="warehouse/parquet", help="output folder (default: warehouse/parquet)")
     e.set_defaults(func=cmd_export)
+
+    q = sub.add_parser("quality", help="validate the warehouse and write the data-quality report",
+                       description="Run the Great Expectations suite (validation/suite.yaml) on the warehouse. "
+                                   "Writes Data Docs and a readable report under --out and prints the Markdown "
+                                   "summary. Exits 1 when an error-level expectation fails.")
+    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    q.add_argument("--out", default="warehouse/quality", help="report folder (default: warehouse/quality)")
+    q.set_defaults(func=cmd_quality)
 
     s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
                        description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "

@@ -78,6 +78,16 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             src = names[d.frames["documents"]["source_file"][0]]
             out.quarantined.append(_quarantine_row(
                 src, "validate", f"{src.name}: {describe(mine)}", mine))
+    for d in docs:  # error-level findings (cut-off units, truncation, a duplicated item…) fail the notice
+        if d.doc_id in bad:
+            continue
+        q = d.frames["quality_issues"].filter(pl.col("severity") == "error")
+        if q.height:
+            bad.add(d.doc_id)
+            src = names[d.frames["documents"]["source_file"][0]]
+            msgs = q["message"].to_list()
+            out.quarantined.append(_quarantine_row(
+                src, "quality", f"{src.name}: {len(msgs)} error(s): " + "; ".join(msgs[:5]), q.to_dicts()))
     out.parsed = [d for d in docs if d.doc_id not in bad]
     return out
 

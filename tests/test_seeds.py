@@ -1,5 +1,6 @@
 """Every seed notice against its hand-checked expected output (tests/expected/*.json), exactly."""
 
+import polars as pl
 import pytest
 
 from conftest import EXPECTED, SEEDS
@@ -63,3 +64,26 @@ def test_expected_counts_from_the_issue(expected_seeds):
     assert counts["002"] == {"indicator": 0, "target": 10, "task": 114, "project": 0}
     assert counts["003"] == {"indicator": 0, "target": 0, "task": 136, "project": 0}
     assert counts["004"] == {"indicator": 0, "target": 0, "task": 139, "project": 0}
+
+
+def quirks(doc, check):
+    q = doc.frames["quality_issues"].filter(check_name=check).join(doc.frames["items"], on="item_id", how="left")
+    return sorted(("/".join(p + [n]) if n else None) for p, n in zip(q["parent_nos"].to_list(), q["item_no"].to_list()))
+
+
+def test_qianjiang_2023_rows_without_a_visible_cell_boundary_are_flagged(parsed_seeds):
+    got = quirks(parsed_seeds["003_c26dbfc0c5ce5eed.txt"], "ambiguous_cell_boundary")
+    assert sorted(got, key=int) == ["3", "7", "8", "23", "28", "39", "45", "53", "56", "57", "75", "80", "81", "84",
+                                    "85", "94", "102", "103", "106", "113", "116", "119", "131", "133", "136"]
+
+
+def test_numbering_quirks_are_kept_as_printed_and_flagged(parsed_seeds):
+    assert quirks(parsed_seeds["000_44ac6d9eff02a8d1.txt"], "numbering_duplicate") == ["三/五/3"]
+    assert quirks(parsed_seeds["004_e6966e7ac26a54e2.txt"], "numbering_restart") == ["三/一/1"]
+    qj = parsed_seeds["000_44ac6d9eff02a8d1.txt"].frames["items"].filter(pl.col("parent_nos") == ["三", "五"])
+    assert qj["item_no"].to_list() == ["1", "2", "3", "3", "4"]
+
+
+def test_seeds_have_no_error_level_findings(parsed_seeds):
+    for name, doc in parsed_seeds.items():
+        assert doc.frames["quality_issues"].filter(severity="error").height == 0, name

@@ -286,6 +286,11 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if d.role is None:
             continue
         labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role != "leader"]
+        for v, ms in labelled:
+            if not ms:
+                issues.append(QualityIssue(doc_id, item_id, "error", "units_cut_off",
+                                           f"item {'/'.join([x.no for x in n.numbered_ancestors()] + [n.no])}: "
+                                           f"{v.label or v.role} is followed by no unit (the list is cut off)"))
         has_lead = any(v.role == "lead" and ms for v, ms in labelled)
         first_leads = rule_from is not None and k >= rule_from
         counters: dict[str, int] = {}

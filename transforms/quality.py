@@ -90,10 +90,24 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
         out.append(QualityIssue(doc_id, None, "warning", "doc_kind_unknown",
                                 "the notice names neither a five-year plan nor a government work report"))
     with_units = set(asg.filter(~pl.col("inherited"))["item_id"].to_list())
+    last_id = items["item_id"][-1] if items.height else None
     for row in items.iter_rows(named=True):
         if row["item_id"] not in with_units:
-            out.append(QualityIssue(doc_id, row["item_id"], "warning", "item_without_units",
-                                    f"item {'/'.join(row['parent_nos'] + [row['item_no']])} names no responsible unit"))
+            where = "/".join(row["parent_nos"] + [row["item_no"]])
+            if row["item_id"] == last_id and not row["text"].rstrip().endswith(("。", ";", ";", ")", ")")):
+                out.append(QualityIssue(doc_id, row["item_id"], "error", "truncated",
+                                        f"the notice ends inside item {where}, before its units: the file looks truncated"))
+            else:
+                out.append(QualityIssue(doc_id, row["item_id"], "warning", "item_without_units",
+                                        f"item {where} names no responsible unit"))
+    seen_text: dict[tuple, str] = {}
+    for row in items.iter_rows(named=True):
+        key = (row["section_id"], row["item_no"], row["text"])
+        if key in seen_text:
+            out.append(QualityIssue(doc_id, row["item_id"], "error", "duplicated_item",
+                                    f"item {'/'.join(row['parent_nos'] + [row['item_no']])} is printed twice "
+                                    "with the same number and text"))
+        seen_text[key] = row["item_id"]
     # numbering of items, per parent section, in order; also of section headings per parent
     groups: dict[str | None, list] = {}
     order: list[str | None] = []

@@ -1,0 +1,78 @@
+"""The Great Expectations suite on the warehouse, and the report reviewers read."""
+
+import shutil
+
+import pytest
+
+from validation.expectations import run_suite
+from validation.report import failed_errors, write_reports
+from warehouse import load as wh
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory, parsed_seeds):
+    path = tmp_path_factory.mktemp("q") / "seeds.duckdb"
+    con = wh.connect(path)
+    from flows.pipeline import functions_frame
+
+    wh.load_functions(con, functions_frame())
+    assert wh.load_documents(con, list(parsed_seeds.values())) == []
+    con.close()
+    return path
+
+
+@pytest.fixture
+def warehouse(seeded, tmp_path):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(seeded, copy)
+    con = wh.connect(copy)
+    yield con
+    con.close()
+
+
+def outcome(results):
+    return {(r.dataset, r.severity): r for r in results if not r.success}
+
+
+def test_seeds_pass_with_only_the_real_quirks_as_warnings(warehouse, tmp_path):
+    results, docs = run_suite(warehouse, tmp_path / "quality")
+    failed = outcome(results)
+    assert failed_errors(results) == []
+    assert sorted(failed) == [("numbering", "warning"), ("table_boundaries", "warning")]
+    assert failed[("numbering", "warning")].examples == ["000_44ac6d9eff02a8d1.txt 三/五/3",
+                                                        "004_e6966e7ac26a54e2.txt 三/一/1"]
+    assert failed[("table_boundaries", "warning")].unexpected_count == 25
+    assert docs is not None and docs.exists()
+
+
+def test_dangling_assignment_is_an_error(warehouse, tmp_path):
+    warehouse.execute("DELETE FROM items WHERE item_id = (SELECT min(item_id) FROM items)")
+    failed = outcome(run_suite(warehouse, tmp_path / "quality")[0])
+    assert ("assignments", "error") in failed
+
+
+def test_declared_count_mismatch_is_an_error(warehouse, tmp_path):
+    warehouse.execute("DELETE FROM items WHERE item_id = (SELECT max(i.item_id) FROM items i JOIN documents d "
+                      "USING (doc_id) WHERE d.jurisdiction = '江夏区' AND i.parent_nos[1] = '二')")
+    failed = outcome(run_suite(warehouse, tmp_path / "quality")[0])
+    assert failed[("declared_counts", "error")].examples == ["004_e6966e7ac26a54e2.txt 重点工作(共135项)"]
+
+
+def test_low_resolution_share_is_an_error_and_names_are_listed(warehouse, tmp_path):
+    warehouse.execute("UPDATE assignments SET resolved = false WHERE doc_id IN "
+                      "(SELECT doc_id FROM documents WHERE jurisdiction = '丹江口市')")
+    results, _ = run_suite(warehouse, tmp_path / "quality")
+    failed = outcome(results)
+    assert failed[("resolution", "error")].examples == ["001_4cf675e49e386814.txt"]
+    md = write_reports(warehouse, results, None, tmp_path / "quality")[2]
+    assert "**FAIL**" in md and "- 市发改局 ×" in md
+
+
+def test_report_escapes_text_from_documents(warehouse, tmp_path):
+    warehouse.execute("INSERT INTO quality_issues VALUES ((SELECT min(doc_id) FROM documents), NULL, 'warning', "
+                      "'x', '<script>alert(1)</script>')")
+    results, _ = run_suite(warehouse, tmp_path / "quality")
+    _, html_path, md = write_reports(warehouse, results, None, tmp_path / "quality")
+    page = html_path.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "| 000_44ac6d9eff02a8d1.txt | 潜江市 | fyp | 2021 | 101 |" in md

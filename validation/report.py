@@ -1,0 +1,140 @@
+"""The reviewer's data-quality report: a short Markdown summary and a self-contained HTML page.
+
+Everything that comes from documents is escaped in the HTML (html.escape); the page needs no
+network (inline CSS), unlike GX's Data Docs, which are linked from it.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import duckdb
+
+from validation.expectations import ExpectationResult
+
+PER_DOCUMENT = """
+SELECT d.source_file, coalesce(d.jurisdiction, '?') AS jurisdiction, coalesce(d.doc_kind, '?') AS kind,
+       d.period_start AS year,
+       (SELECT count(*) FROM items i WHERE i.doc_id = d.doc_id) AS items,
+       (SELECT count(*) FROM assignments a WHERE a.doc_id = d.doc_id AND NOT a.inherited) AS assignments,
+       (SELECT avg(CASE WHEN resolved THEN 1.0 ELSE 0.0 END) FROM assignments a
+         WHERE a.doc_id = d.doc_id AND NOT a.inherited) AS resolved_share,
+       (SELECT count(*) FROM quality_issues q WHERE q.doc_id = d.doc_id AND q.severity = 'warning') AS warnings,
+       (SELECT count(*) FROM quality_issues q WHERE q.doc_id = d.doc_id AND q.severity = 'error') AS errors
+FROM documents d ORDER BY d.source_file
+"""
+WARNINGS = """
+SELECT d.source_file, q.check_name, count(*) AS n, string_agg(q.message, ' | ' ORDER BY q.message) AS messages
+FROM quality_issues q JOIN documents d USING (doc_id)
+GROUP BY ALL ORDER BY d.source_file, q.check_name
+"""
+UNRESOLVED = """
+SELECT mention, count(*) AS n, string_agg(DISTINCT d.jurisdiction, '、') AS jurisdictions
+FROM assignments a JOIN documents d USING (doc_id) WHERE NOT a.resolved GROUP BY mention ORDER BY n DESC, mention LIMIT 15
+"""
+QUARANTINE = "SELECT source_file, stage, reason FROM quarantine ORDER BY source_file"
+
+
+def _rows(con, sql):
+    rel = con.execute(sql)
+    cols = [c[0] for c in rel.description]
+    return cols, rel.fetchall()
+
+
+def failed_errors(results: list[ExpectationResult]) -> list[ExpectationResult]:
+    return [r for r in results if not r.success and r.severity == "error"]
+
+
+def markdown_summary(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult]) -> str:
+    _, docs = _rows(con, PER_DOCUMENT)
+    lines = ["# fengong data-quality summary", ""]
+    errs = failed_errors(results)
+    warns = [r for r in results if not r.success and r.severity == "warning"]
+    verdict = "FAIL" if errs else "PASS"
+    lines += [f"**{verdict}**: {len(results)} expectations, {len(errs)} error(s) failed, "
+              f"{len(warns)} warning(s).", ""]
+    lines += ["| document | jurisdiction | kind | year | items | assignments | resolved | warnings | errors |",
+              "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for f, j, k, y, n_i, n_a, share, w, e in docs:
+        share_s = f"{share:.1%}" if share is not None else "-"
+        lines.append(f"| {f} | {j} | {k} | {y or '-'} | {n_i} | {n_a} | {share_s} | {w} | {e} |")
+    lines += ["", "## Expectations", "", "| | severity | expectation | result |", "|---|---|---|---|"]
+    for r in results:
+        mark = "ok" if r.success else ("FAIL" if r.severity == "error" else "warn")
+        detail = "" if r.success else f"{r.unexpected_count} unexpected" + (
+            f"; e.g. {', '.join(map(str, r.examples[:5]))}" if r.examples else "")
+        lines.append(f"| {mark} | {r.severity} | {r.dataset}: {r.about} | {detail} |")
+    _, warn_rows = _rows(con, WARNINGS)
+    if warn_rows:
+        lines += ["", "## Quality findings per document", ""]
+        for f, check, n, msgs in warn_rows:
+            lines.append(f"- {f}: **{check}** ×{n}: {msgs[:300]}")
+    _, unresolved = _rows(con, UNRESOLVED)
+    lines += ["", "## Top unresolved unit names", ""]
+    lines += [f"- {m} ×{n} ({j})" for m, n, j in unresolved] or ["- none"]
+    _, quarantined = _rows(con, QUARANTINE)
+    lines += ["", "## Quarantined files", ""]
+    lines += [f"- {f} [{s}]: {r[:300]}" for f, s, r in quarantined] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+CSS = """body{font-family:system-ui,'Noto Sans CJK SC','PingFang SC',sans-serif;margin:2rem;color:#1d2733;max-width:1200px}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f3f5f7}td.num{text-align:right}.ok{color:#1a7f37;font-weight:600}.warn{color:#9a6700;font-weight:600}
+.fail{color:#cf222e;font-weight:700}.verdict{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
+.verdict.pass{background:#dafbe1}.verdict.fail{background:#ffebe9}small{color:#57606a}"""
+
+
+def _table(cols, rows, classes=None) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(str(c))}</th>" for c in cols)
+    body = []
+    for row in rows:
+        cells = []
+        for k, v in enumerate(row):
+            cls = (classes or {}).get(k, "")
+            text = "" if v is None else (f"{v:.1%}" if isinstance(v, float) else str(v))
+            cells.append(f'<td class="{cls}">{e(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult], docs_link: str | None) -> str:
+    e = html.escape
+    errs = failed_errors(results)
+    verdict = ("fail", f"FAIL: {len(errs)} error-level expectation(s) failed") if errs else (
+        "pass", "PASS: no error-level expectation failed")
+    cols, docs = _rows(con, PER_DOCUMENT)
+    parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>fengong data quality</title>"
+             f"<style>{CSS}</style></head><body><h1>fengong data-quality report</h1>",
+             f"<p class='verdict {verdict[0]}'>{e(verdict[1])}</p>",
+             "<h2>Documents</h2>", _table(cols, docs, {4: "num", 5: "num", 6: "num", 7: "num", 8: "num"}),
+             "<h2>Expectations (Great Expectations suite)</h2>"]
+    rows = []
+    for r in results:
+        status = "ok" if r.success else ("FAIL" if r.severity == "error" else "warning")
+        detail = "" if r.success else f"{r.unexpected_count} unexpected; e.g. {', '.join(map(str, r.examples[:5]))}"
+        rows.append((status, r.severity, r.dataset, r.about, detail))
+    parts.append(_table(["result", "severity", "dataset", "expectation", "detail"], rows))
+    for title, sql in (("Quality findings", WARNINGS), ("Top unresolved unit names", UNRESOLVED),
+                       ("Quarantined files", QUARANTINE)):
+        c, r = _rows(con, sql)
+        parts += [f"<h2>{e(title)}</h2>", _table(c, r) if r else "<p>none</p>"]
+    if docs_link:
+        parts.append(f"<p><small>Great Expectations Data Docs: <a href='{e(docs_link)}'>{e(docs_link)}</a> "
+                     "(styled from a CDN; this page needs no network)</small></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(con, results, docs_index: Path | None, out_dir: Path) -> tuple[Path, Path, str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = markdown_summary(con, results)
+    (out_dir / "summary.md").write_text(md, encoding="utf-8")
+    link = None
+    if docs_index is not None:
+        link = str(docs_index.relative_to(out_dir.resolve())) if docs_index.is_relative_to(out_dir.resolve()) else str(docs_index)
+    (out_dir / "index.html").write_text(html_report(con, results, link), encoding="utf-8")
+    return out_dir / "summary.md", out_dir / "index.html", md
