@@ -52,14 +52,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from warehouse.export import export_parquet
+def _open_read_only(path: str):
+    """A read-only connection, or None after printing what to do."""
     from warehouse.load import WarehouseError, connect
 
     try:
-        con = connect(args.warehouse, read_only=True)
+        return connect(path, read_only=True)
     except WarehouseError as e:
         print(f"fengong: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_parquet
+    con = _open_read_only(args.warehouse)
+    if con is None:
         return 2
     counts = export_parquet(con, Path(args.out))
     con.close()
@@ -73,12 +80,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     """Run the Great Expectations suite on the warehouse; write Data Docs and the summary."""
     from validation.expectations import run_suite
     from validation.report import failed_errors, write_reports
-    from warehouse.load import WarehouseError, connect
-
-    try:
-        con = connect(args.warehouse, read_only=True)
-    except WarehouseError as e:
-        print(f"fengong: {e}", file=sys.stderr)
+    con = _open_read_only(args.warehouse)
+    if con is None:
         return 2
     out = Path(args.out)
     print("fengong: running the expectation suite (Great Expectations takes ~5 s to import)", flush=True)
@@ -97,12 +100,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Read-only SQL against the warehouse. Parameters are passed to DuckDB, never formatted in."""
-    from warehouse.load import WarehouseError, connect
-
-    try:
-        con = connect(args.warehouse, read_only=True)
-    except WarehouseError as e:
-        print(f"fengong: {e}", file=sys.stderr)
+    con = _open_read_only(args.warehouse)
+    if con is None:
         return 2
     query = args.query if args.query != "-" else sys.stdin.read()
     try:

@@ -25,8 +25,9 @@ SELECT d.source_file, coalesce(d.jurisdiction, '?') AS jurisdiction, coalesce(d.
 FROM documents d ORDER BY d.source_file
 """
 WARNINGS = """
-SELECT d.source_file, q.check_name, count(*) AS n, string_agg(q.message, ' | ' ORDER BY q.message) AS messages
-FROM quality_issues q JOIN documents d USING (doc_id)
+SELECT d.source_file, q.severity, q.check_name, count(*) AS n, min(q.message) AS example,
+       string_agg(array_to_string(list_append(i.parent_nos, i.item_no), '/'), ', ' ORDER BY i.seq) AS items
+FROM quality_issues q JOIN documents d USING (doc_id) LEFT JOIN items i ON i.item_id = q.item_id
 GROUP BY ALL ORDER BY d.source_file, q.check_name
 """
 UNRESOLVED = """
@@ -68,8 +69,9 @@ def markdown_summary(con: duckdb.DuckDBPyConnection, results: list[ExpectationRe
     _, warn_rows = _rows(con, WARNINGS)
     if warn_rows:
         lines += ["", "## Quality findings per document", ""]
-        for f, check, n, msgs in warn_rows:
-            lines.append(f"- {f}: **{check}** ×{n}: {msgs[:300]}")
+        for f, sev, check, n, example, items in warn_rows:
+            where = f" (items {items[:200]})" if items and n > 1 else ""
+            lines.append(f"- {f}: {sev} **{check}** ×{n}: {example}{where}")
     _, unresolved = _rows(con, UNRESOLVED)
     lines += ["", "## Top unresolved unit names", ""]
     lines += [f"- {m} ×{n} ({j})" for m, n, j in unresolved] or ["- none"]
@@ -87,6 +89,9 @@ th{background:#f3f5f7}td.num{text-align:right}.ok{color:#1a7f37;font-weight:600}
 .verdict.pass{background:#dafbe1}.verdict.fail{background:#ffebe9}small{color:#57606a}"""
 
 
+STATUS_CLASS = {"ok": "ok", "warning": "warn", "FAIL": "fail"}
+
+
 def _table(cols, rows, classes=None) -> str:
     e = html.escape
     head = "".join(f"<th>{e(str(c))}</th>" for c in cols)
@@ -94,7 +99,7 @@ def _table(cols, rows, classes=None) -> str:
     for row in rows:
         cells = []
         for k, v in enumerate(row):
-            cls = (classes or {}).get(k, "")
+            cls = (classes or {}).get(k, "") or STATUS_CLASS.get(v, "") if isinstance(v, str) else (classes or {}).get(k, "")
             text = "" if v is None else (f"{v:.1%}" if isinstance(v, float) else str(v))
             cells.append(f'<td class="{cls}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
