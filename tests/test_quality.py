@@ -76,3 +76,9 @@ def test_report_escapes_text_from_documents(warehouse, tmp_path):
     page = html_path.read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "| 000_44ac6d9eff02a8d1.txt | 潜江市 | fyp | 2021 | 101 |" in md
+
+
+def test_percent_level_outside_0_100_is_an_error(warehouse, tmp_path):
+    warehouse.execute("UPDATE indicators SET value = 163 WHERE metric_code = 'urbanisation_rate' AND value = 63")
+    failed = outcome(run_suite(warehouse, tmp_path / "quality")[0])
+    assert failed[("indicator_ranges_declared", "error")].examples == ["000_44ac6d9eff02a8d1.txt 常住人口城镇化率达到63%"]

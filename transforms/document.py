@@ -16,6 +16,7 @@ import polars as pl
 
 from transforms import vocab
 from transforms.mentions import Mention, UnitSplitter, has_suffix, standalone_names
+from transforms.indicators import extract_indicators
 from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
@@ -351,6 +352,8 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         "units": pl.DataFrame(list(units.values()), schema=SCHEMAS["units"]),
         "unit_aliases": pl.DataFrame(list(alias_rows.values()), schema=SCHEMAS["unit_aliases"]),
     }
+    frames["indicators"] = extract_indicators(doc_id, sview, frames["items"], meta.doc_kind,
+                                              (meta.period_start, meta.period_end))
     issues += quality_checks(doc_id, sview, meta, frames, outline)
     review = []
     for item_id, m, unit_id in mentions_for_review:

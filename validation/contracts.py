@@ -26,6 +26,7 @@ def _checked_frames(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[type[pa.
         "items": (models.ItemModel, with_len(items)),
         "assignments": (models.AssignmentModel, with_len(asg)),
         "leaders": (models.LeaderModel, with_len(frames["leaders"])),
+        "indicators": (models.IndicatorModel, with_len(frames["indicators"])),
         "units": (models.UnitModel, frames["units"]),
         "unit_aliases": (models.UnitAliasModel, frames["unit_aliases"]),
         "quality_issues": (models.QualityIssueModel, frames["quality_issues"]),

@@ -117,6 +117,31 @@ class LeaderModel(_Spans):
     name: str = pa.Field(str_length={"min_value": 2, "max_value": 12})
 
 
+class IndicatorModel(_Spans):
+    doc_id: str
+    item_id: str
+    source: str = pa.Field(isin=["indicator", "target", "task_text"])
+    metric: str = pa.Field(str_length={"min_value": 1})
+    metric_code: str = pa.Field(nullable=True)
+    comparator: str = pa.Field(nullable=True, isin=["=", ">=", ">", "<=", "<", "~"])
+    value: float = pa.Field(nullable=True)
+    value_unit: str = pa.Field(nullable=True)
+    basis: str = pa.Field(nullable=True, isin=["annual_growth", "level", "share_of_gdp", "absolute"])
+    horizon_year: int = pa.Field(nullable=True, ge=1950, le=2100)
+    qualitative: bool
+
+    @pa.dataframe_check
+    def number_unless_qualitative(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("qualitative") == pl.col("value").is_null())
+
+    @pa.dataframe_check
+    def percent_levels_within_0_100(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("value_unit") != "%") | pl.col("value_unit").is_null() | (pl.col("basis") == "annual_growth")
+            | pl.col("value").is_between(0, 100)
+        )
+
+
 class UnitModel(pa.DataFrameModel):
     unit_id: str = pa.Field(unique=True)
     jurisdiction: str

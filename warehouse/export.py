@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "quality_issues")
+PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "indicators", "quality_issues")
 WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs")
 
 

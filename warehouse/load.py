@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 HERE = Path(__file__).parent
-DOC_TABLES = ("documents", "document_texts", "sections", "items", "assignments", "leaders",
+DOC_TABLES = ("documents", "document_texts", "sections", "items", "assignments", "leaders", "indicators",
               "quality_issues", "doc_units", "doc_unit_aliases")
 FRAME_FOR_TABLE = {"doc_units": "units", "doc_unit_aliases": "unit_aliases"}
 

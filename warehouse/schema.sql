@@ -70,6 +70,24 @@ CREATE TABLE IF NOT EXISTS assignments (
     char_start   BIGINT, char_end BIGINT
 );
 
+CREATE TABLE IF NOT EXISTS indicators (
+    doc_id       VARCHAR NOT NULL,
+    item_id      VARCHAR NOT NULL,
+    ord          INTEGER,                   -- position among the item's numbers
+    source       VARCHAR,                   -- indicator | target | task_text
+    metric       VARCHAR,                   -- the phrase as written
+    metric_code  VARCHAR,                   -- transforms/data/metrics.yaml (other_* when not in the vocabulary)
+    comparator   VARCHAR,                   -- = >= > <= < ~ (null when qualitative)
+    value        DOUBLE,                    -- for a range 3-5: the low end, with value_low/value_high
+    value_low    DOUBLE, value_high DOUBLE,
+    value_unit   VARCHAR,                   -- %, 亿元, 万元/人, 亿斤, 个, 家 …
+    basis        VARCHAR,                   -- annual_growth | level | share_of_gdp | absolute
+    horizon_year INTEGER,
+    target_text  VARCHAR,                   -- the original span
+    char_start   BIGINT, char_end BIGINT,
+    qualitative  BOOLEAN                    -- no number: 完成省下达任务, 与经济增长基本同步
+);
+
 CREATE TABLE IF NOT EXISTS leaders (
     doc_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, ord INTEGER, name VARCHAR NOT NULL,
     char_start BIGINT, char_end BIGINT
