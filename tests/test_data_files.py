@@ -27,7 +27,14 @@ def test_alias_canonicals_are_not_themselves_aliases_of_something_else():
 
 
 def test_role_labels_map_to_known_roles():
-    assert set(vocab.roles().labels.values()) == {"overall_lead", "lead", "co", "co_or_responsible", "leader"}
+    assert set(vocab.roles().labels.values()) == {"overall_lead", "lead", "co", "co_or_responsible", "leader",
+                                                  "phrase", "deadline"}
+
+
+def test_role_phrases_name_only_role_groups():
+    roles = vocab.roles()
+    for rx in roles.phrase_res + roles.sentence_res:
+        assert set(rx.groupindex) <= {"lead", "co", "responsible"}, rx.pattern
 
 
 def test_regexes_in_the_data_compile():

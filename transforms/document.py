@@ -16,11 +16,13 @@ import polars as pl
 
 from transforms import vocab
 from transforms.mentions import Mention, UnitSplitter, has_suffix, standalone_names
+from transforms.deadlines import deadline_date
 from transforms.indicators import extract_indicators
+from transforms.leaders import person_names
 from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import LabelledValue, RolePart, find_role_part
+from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, phrase_role_part
 from transforms.text import decode_bytes, normalise_text, simplified_view
 from transforms.units import Resolver
 from transforms import gazetteer
@@ -133,7 +135,8 @@ def _col_role(role: str) -> str:
 
 
 def labelled_item(text: str, node: Node) -> ItemDraft:
-    role = find_role_part(text[node.body_start:node.end], base=node.body_start)
+    block = text[node.body_start:node.end]
+    role = find_role_part(block, base=node.body_start) or phrase_role_part(block, base=node.body_start)
     if role is None:
         a, b = _strip_span(text, node.body_start, node.end)
         return ItemDraft(node, None, a, b)
@@ -193,7 +196,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for n in nodes:
         if n.style != "row":
             drafts[id(n)] = labelled_item(sview, n)
-    values = [v.value for d in drafts.values() if d.role for v in d.role.values if v.role != "leader"]
+    values = [v.value for d in drafts.values() if d.role for v in d.role.values if v.role in UNIT_ROLES]
     short_lines = [ln.strip() for ln in sview[: outline.text_end].split("\n") if 2 < len(ln.strip()) <= 16]
     lexicon = standalone_names(values) | {s for s in short_lines if has_suffix(s) and not re.search(r"[。::,,]", s)}
     splitter = UnitSplitter(lexicon)
@@ -204,7 +207,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     # which leaves are items: those with roles, and their role-less siblings (a cut-off item)
     def bears_roles(n: Node) -> bool:
         d = drafts[id(n)]
-        return d.role is not None and any(v.role != "leader" for v in d.role.values)
+        return d.role is not None and any(v.role in UNIT_ROLES for v in d.role.values)
 
     siblings: dict[int, list[Node]] = {}
     for n in nodes:
@@ -260,7 +263,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             for v in d.role.values:
                 if v.role == "overall_lead":
                     overall_of[id(n)] = splitter.split(v.value, v.start)
-                elif v.role != "leader":
+                elif v.role in UNIT_ROLES:
                     issues.append(QualityIssue(doc_id, None, "warning", "roles_on_heading",
                                                f"heading {n.no or '——'} carries {v.label}: {v.value[:40]}"))
 
@@ -276,6 +279,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             "parent_nos": [x.no for x in n.numbered_ancestors()],
             "text": text[d.text_start:d.text_end], "char_start": n.start, "char_end": end,
             "text_start": d.text_start, "text_end": d.text_end, "layout": d.layout, "num_style": n.style,
+            **_deadline(sview, d, meta.period_start if meta.doc_kind == "gwr" else None),
         })
         if d.ambiguous:
             issues.append(QualityIssue(doc_id, item_id, "warning", "ambiguous_cell_boundary",
@@ -286,20 +290,25 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 item_mentions.append((item_id, "overall_lead", o, m, True))
         if d.role is None:
             continue
-        labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role != "leader"]
+        labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role in UNIT_ROLES]
         for v, ms in labelled:
             if not ms:
                 issues.append(QualityIssue(doc_id, item_id, "error", "units_cut_off",
                                            f"item {'/'.join([x.no for x in n.numbered_ancestors()] + [n.no])}: "
                                            f"{v.label or v.role} is followed by no unit (the list is cut off)"))
-        has_lead = any(v.role == "lead" and ms for v, ms in labelled)
+        markers = vocab.roles().lead_markers
+        has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(
+            m.start > 0 and sview[m.start - 1] in markers for _, ms in labelled for m in ms)
         first_leads = rule_from is not None and k >= rule_from
         counters: dict[str, int] = {}
         for v, ms in labelled:
             for m in ms:
                 for al in m.aliases:
                     doc_aliases[al] = m.mention
-            if v.role == "co_or_responsible":
+            starred = [m.start > 0 and sview[m.start - 1] in markers for m in ms]
+            if v.role in ("co_or_responsible", "responsible") and any(starred):
+                roles = ["lead" if st else "co" for st in starred]
+            elif v.role == "co_or_responsible":
                 if has_lead:
                     roles = ["co"] * len(ms)
                 elif first_leads and ms:
@@ -312,11 +321,16 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             for m, r in zip(ms, roles):
                 counters[r] = counters.get(r, 0) + 1
                 item_mentions.append((item_id, r, counters[r], m, False))
+        o = 0
         for v in d.role.values:
             if v.role == "leader":
-                for o, (name, a, b) in enumerate(split_names(sview, v), 1):
+                for name, a, b, ambiguous_name in person_names(sview, v.start, v.end):
+                    o += 1
                     leader_rows.append({"doc_id": doc_id, "item_id": item_id, "ord": o, "name": name,
                                         "char_start": a, "char_end": b})
+                    if ambiguous_name:
+                        issues.append(QualityIssue(doc_id, item_id, "warning", "ambiguous_person_names",
+                                                   f"leader names run together: {name}"))
 
     resolver.document_aliases = doc_aliases
     units: dict[str, dict] = {}
@@ -366,20 +380,12 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     return ParsedDocument(doc_id, frames, review)
 
 
-_NAME_SPLIT = re.compile(r"[、,,;;]+")
-
-
-def split_names(text: str, v: LabelledValue) -> list[tuple[str, int, int]]:
-    out = []
-    pos = v.start
-    for part in _NAME_SPLIT.split(text[v.start:v.end]):
-        a = text.find(part, pos, v.end) if part else pos
-        name = part.strip()
-        if name:
-            a2 = a + (len(part) - len(part.lstrip()))
-            out.append((name, a2, a2 + len(name)))
-        pos = a + len(part)
-    return out
+def _deadline(text: str, d: ItemDraft, year: int | None) -> dict:
+    v = next((v for v in d.role.values if v.role == "deadline"), None) if d.role else None
+    if v is None:
+        return {"deadline_text": None, "deadline_date": None}
+    written = text[v.start:v.end].strip()
+    return {"deadline_text": written or None, "deadline_date": deadline_date(written, year)}
 
 
 def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encoding, n_chars) -> pl.DataFrame:
@@ -412,7 +418,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "doc_id": pl.Utf8, "item_id": pl.Utf8, "seq": pl.Int64, "section_id": pl.Utf8, "item_kind": pl.Utf8,
         "binding": pl.Utf8, "item_no": pl.Utf8, "parent_nos": pl.List(pl.Utf8), "text": pl.Utf8,
         "char_start": pl.Int64, "char_end": pl.Int64, "text_start": pl.Int64, "text_end": pl.Int64,
-        "layout": pl.Utf8, "num_style": pl.Utf8,
+        "layout": pl.Utf8, "num_style": pl.Utf8, "deadline_text": pl.Utf8, "deadline_date": pl.Date,
     },
     "assignments": {
         "doc_id": pl.Utf8, "item_id": pl.Utf8, "role": pl.Utf8, "ord": pl.Int64, "mention": pl.Utf8,

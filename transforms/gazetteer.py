@@ -6,6 +6,7 @@ Used to recognise the jurisdiction a notice belongs to and its province and leve
 from __future__ import annotations
 
 import csv
+import re
 import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,9 +23,13 @@ class Place:
     code: str  # 6-digit division code
     name: str  # 潜江市
     short: str  # 潜江
-    level: str  # province | prefecture | county | district
+    level: str  # national | province | prefecture | county | district
     province: str  # 湖北省
     parent: str  # 武汉市 for 江夏区 ('' when there is none)
+
+
+# The State Council's own notices (国务院关于落实《政府工作报告》重点工作分工的意见).
+NATIONAL = Place("100000", "全国", "全国", "national", "", "")
 
 
 def _adcodes_path() -> Path:
@@ -70,6 +75,8 @@ def _automaton() -> ahocorasick.Automaton:
     auto = ahocorasick.Automaton()
     by_form: dict[str, list[tuple[str, bool]]] = {}
     for p in places().values():
+        if len(p.name) < 2:  # placeholder rows such as 重庆's "县"
+            continue
         by_form.setdefault(p.name, []).append((p.code, True))
         if len(p.short) >= 2 and p.short != p.name:
             by_form.setdefault(p.short, []).append((p.code, False))
@@ -87,13 +94,17 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     score too, so 武汉市江夏区 picks 江夏区. `level_hint` (市/区/县 from 市人民政府办公室) breaks ties.
     """
     scores: dict[str, float] = {}
+    evidence: set[str] = set()  # places named in full somewhere, or by short name in the title/issuer
     auto = _automaton()
     for text, weight in ((title, 6.0), (issuer, 5.0), (body, 2.0)):
-        for _, (form, codes) in auto.iter(text):
+        for form, codes in _maximal_hits(auto, text):
             for code, full in codes:
                 scores[code] = scores.get(code, 0.0) + (weight if full else weight / 3)
+                if full or weight > 2.0:
+                    evidence.add(code)
+    scores = {c: s for c, s in scores.items() if c in evidence}
     if not scores:
-        return None
+        return NATIONAL if re.search(r"国务院|^国家", title + "\n" + issuer) else None
     pl = places()
     by_name = {}
     for code in scores:
@@ -111,6 +122,15 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
         return None
     best = max(total, key=lambda c: (total[c], c))
     return pl[best]
+
+
+def _maximal_hits(auto: ahocorasick.Automaton, text: str):
+    """Names found in text, leaving out a hit inside a longer one (荆州 inside 荆州市, 大新 inside 扩大新型 is
+    still a hit, which is why a short name alone in the body is not evidence)."""
+    hits = [(end - len(form) + 1, end + 1, form, codes) for end, (form, codes) in auto.iter(text)]
+    for a, b, form, codes in hits:
+        if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _, _ in hits):
+            yield form, codes
 
 
 def place_by_name(name: str) -> Place | None:

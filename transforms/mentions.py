@@ -93,11 +93,12 @@ def _split_deng(p: _Piece) -> list[_Piece]:
 def _clean(p: _Piece) -> _Piece | None:
     """Trim punctuation and trailing words such as 等 / 按职责分工负责."""
     g = vocab.grammar()
+    strip = _STRIP + vocab.roles().lead_markers  # ★区发改委: the mark is read by the caller, not kept
     text, start = p.text, p.start
     changed = True
     while changed and text:
         changed = False
-        lead = len(text) - len(text.lstrip(_STRIP))
+        lead = len(text) - len(text.lstrip(strip))
         if lead:
             text, start, changed = text[lead:], start + lead, True
         # a closing bracket at the end is stripped only when it has no opener in the piece

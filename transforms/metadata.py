@@ -125,12 +125,15 @@ def plan_period(text: str) -> tuple[int, int] | None:
     return start, start + 4
 
 
-def report_year(title: str, text: str, published: dt.date | None) -> int | None:
+def report_year(title: str, text: str, published: dt.date | None, doc_number: str | None = None) -> int | None:
     m = _YEAR.search(title or "")
     if m:
         return int(m.group(1))
     m = re.search(r"(20\d\d)年(?:是|《政府工作报告》|区《政府工作报告》|市《政府工作报告》|县《政府工作报告》)", text)
     if m:
+        return int(m.group(1))
+    m = re.search(r"[〔\[(（【](20\d\d)[〕\])）】]", doc_number or "")
+    if m:  # 国发〔2024〕6号: the year the notice was issued, which is the report's year
         return int(m.group(1))
     return published.year if published else None
 
@@ -160,7 +163,7 @@ def extract_metadata(text: str) -> Metadata:
     if kind == "fyp":
         period = plan_period((title or "") + "\n" + text[:HEAD_CHARS]) or (None, None)
     else:
-        year = report_year(title or "", text, published)
+        year = report_year(title or "", text, published, doc_number)
         period = (year, year)
     return Metadata(
         title=title,

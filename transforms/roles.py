@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 
 from transforms import vocab
-from transforms.mentions import matched_brackets
+from transforms.mentions import has_suffix, is_collective, matched_brackets
 
 DELIMITERS = "((;;,,。.\n 、"
+UNIT_ROLES = ("overall_lead", "lead", "co", "co_or_responsible", "responsible")
 _UNIT_OPENING = re.compile(r"[省市区县州旗各团“\"]|人行|人民银行|中国|国家|中共")
 
 
@@ -77,8 +78,65 @@ def labelled_values(s: str, labels: list[re.Match], end: int, base: int = 0) -> 
         b = stop
         while b > a and s[b - 1] in " ;;,,。.\n((":
             b -= 1
-        out.append(LabelledValue(m.group(0), roles[m.group(0)], s[a:b], base + a, base + b))
+        role = roles[m.group(0)]
+        if role == "phrase":
+            out += phrase_values(s, a, b, base) or [LabelledValue(m.group(0), "co_or_responsible", s[a:b], base + a, base + b)]
+            continue
+        if role in UNIT_ROLES:
+            b = _cut_first_listed_note(s, a, b)
+        out.append(LabelledValue(m.group(0), role, s[a:b], base + a, base + b))
     return out
+
+
+def _cut_first_listed_note(s: str, a: int, b: int) -> int:
+    """'市发改委、市统计局;首位单位为牵头单位,下同' -> the list ends before the note."""
+    m = vocab.roles().first_listed_note_re.search(s, a, b)
+    if m is None:
+        return b
+    return m.start()
+
+
+def _looks_like_units(value: str) -> bool:
+    parts = [p for p in re.split(r"[、,,;;\s]+", value) if p]
+    return bool(parts) and all(has_suffix(p) or is_collective(p) for p in parts)
+
+
+def phrase_values(s: str, a: int, b: int, base: int = 0) -> list[LabelledValue] | None:
+    """Roles written as a phrase (X牵头,Y、Z按职责分工负责 / X、Y负责), by the patterns in roles.yaml."""
+    while a < b and s[a] in " ":
+        a += 1
+    while b > a and s[b - 1] in " 。.;;":
+        b -= 1
+    for rx in vocab.roles().phrase_res:
+        m = rx.fullmatch(s[a:b])
+        if m is None:
+            continue
+        groups = [(g, a + m.start(g), a + m.end(g)) for g in ("lead", "co", "responsible")
+                  if g in rx.groupindex and m.group(g)]
+        if groups and all(_looks_like_units(s[x:y]) for _, x, y in groups):
+            return [LabelledValue("", g, s[x:y], base + x, base + y) for g, x, y in groups]
+    return None
+
+
+def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
+    """An item whose roles are a phrase, not labels: its closing bracket, or a sentence such as
+    这项工作由X负责."""
+    end = len(block.rstrip(" \n。.;;"))
+    if end and block[end - 1] in "))":
+        opener = next((o for o, c in matched_brackets(block).items() if c == end - 1), None)
+        if opener is not None:
+            values = phrase_values(block, opener + 1, end - 1, base)
+            if values:
+                return RolePart(base + opener, base + end, values)
+    for rx in vocab.roles().sentence_res:
+        for m in rx.finditer(block):
+            groups = [(g, m.start(g), m.end(g)) for g in ("lead", "co", "responsible")
+                      if g in rx.groupindex and m.group(g)]
+            if groups and all(_looks_like_units(block[x:y]) for _, x, y in groups):
+                stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
+                return RolePart(base + m.start(), base + stop,
+                                [LabelledValue("", g, block[x:y], base + x, base + y) for g, x, y in groups])
+    return None
 
 
 def find_role_part(block: str, base: int = 0) -> RolePart | None:

@@ -19,11 +19,16 @@ import ahocorasick
 import yaml
 
 DATA_DIR = Path(__file__).parent / "data"
-CODE_VERSION = "0.1"
+CODE_VERSION = "0.2"  # bump when parsing code changes what it extracts
 
 
 def _yaml(name: str) -> dict:
     return yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def data_yaml(name: str) -> dict:
+    """A data file under transforms/data/, for modules that keep their own small vocabulary."""
+    return _yaml(name)
 
 
 def _alternation(words) -> str:
@@ -35,6 +40,10 @@ class Roles:
     labels: dict[str, str]
     label_re: re.Pattern
     first_listed_re: re.Pattern
+    first_listed_note_re: re.Pattern
+    lead_markers: str
+    phrase_res: tuple[re.Pattern, ...]
+    sentence_res: tuple[re.Pattern, ...]
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,10 @@ def roles() -> Roles:
         labels=labels,
         label_re=re.compile(_alternation(labels)),
         first_listed_re=re.compile("|".join(d["first_listed_leads"])),
+        first_listed_note_re=re.compile(d["first_listed_note"]),
+        lead_markers="".join(d["lead_markers"]),
+        phrase_res=tuple(re.compile(p) for p in d["phrases"]),
+        sentence_res=tuple(re.compile(p) for p in d["sentences"]),
     )
 
 

@@ -25,7 +25,7 @@ class DocumentModel(pa.DataFrameModel):
     title: str = pa.Field(nullable=True)
     jurisdiction: str = pa.Field(nullable=True)
     province: str = pa.Field(nullable=True)
-    admin_level: str = pa.Field(nullable=True, isin=["province", "prefecture", "county", "district"])
+    admin_level: str = pa.Field(nullable=True, isin=["national", "province", "prefecture", "county", "district"])
     doc_kind: str = pa.Field(nullable=True, isin=["fyp", "gwr"])
     period_start: int = pa.Field(nullable=True, ge=1953, le=2100)
     period_end: int = pa.Field(nullable=True, ge=1953, le=2100)
@@ -71,6 +71,8 @@ class ItemModel(_Spans):
     binding: str = pa.Field(nullable=True, isin=BINDINGS)
     item_no: str = pa.Field(str_length={"min_value": 1})
     text: str = pa.Field(str_length={"min_value": 1})
+    deadline_text: str = pa.Field(nullable=True)
+    deadline_date: pl.Date = pa.Field(nullable=True)
     parent_start: int = pa.Field(nullable=True)
     parent_end: int = pa.Field(nullable=True)
 

@@ -53,8 +53,13 @@ CREATE TABLE IF NOT EXISTS items (
     char_start  BIGINT, char_end BIGINT,    -- the whole item, number to last unit
     text_start  BIGINT, text_end BIGINT,    -- the item text alone
     layout      VARCHAR,                    -- labelled | table
-    num_style   VARCHAR                     -- cn1 | cn2 | ar | ar2 | row
+    num_style   VARCHAR,                    -- cn1 | cn2 | ar | ar2 | row
+    deadline_text VARCHAR,                  -- 完成时限 as written: '6月底前', '年内持续推进'
+    deadline_date DATE                      -- the last day it is due by, when the text names one
 );
+-- warehouses created before deadlines were extracted
+ALTER TABLE items ADD COLUMN IF NOT EXISTS deadline_text VARCHAR;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS deadline_date DATE;
 
 CREATE TABLE IF NOT EXISTS assignments (
     doc_id       VARCHAR NOT NULL,

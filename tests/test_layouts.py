@@ -1,0 +1,137 @@
+"""Layouts from other provinces and levels, one fixture each (tests/fixtures/layouts/), written by us
+in the way real notices lay them out. Each test states the expected rows literally."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from transforms.document import parse_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "layouts"
+
+
+def parse(name: str):
+    path = FIXTURES / name
+    return parse_document(path.read_bytes(), name)
+
+
+def roles_by_item(doc) -> list[tuple[str, dict[str, list[str]]]]:
+    """[('一/1', {'lead': [...], 'co': [...]}), ...] in document order."""
+    asg = doc.frames["assignments"]
+    out = []
+    for it in doc.frames["items"].iter_rows(named=True):
+        roles: dict[str, list[str]] = {}
+        for a in asg.filter(asg["item_id"] == it["item_id"]).sort("role", "ord").iter_rows(named=True):
+            roles.setdefault(a["role"], []).append(a["mention"])
+        out.append(("/".join(it["parent_nos"] + [it["item_no"]]), roles))
+    return out
+
+
+def leaders(doc) -> list[list[str]]:
+    ld = doc.frames["leaders"]
+    return [ld.filter(ld["item_id"] == i)["name"].to_list() for i in doc.frames["items"]["item_id"]]
+
+
+def test_roles_on_labelled_lines():
+    doc = parse("labelled_lines.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市统计局", "市财政局", "各县市区人民政府"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市科技局", "市商务局"], "lead": ["市经信局"]}),
+        ("一/3", {"co": ["市经信局", "市科技局"], "lead": ["市发改委"]}),
+    ]
+
+
+def test_leader_lines_and_a_name_padded_with_a_space():
+    assert leaders(parse("labelled_lines.txt")) == [[], ["王小明"], ["李强"]]
+
+
+def test_roles_written_as_phrases():
+    doc = parse("phrasing.txt")
+    assert roles_by_item(doc) == [
+        ("一/一", {"co": ["国家发展改革委", "工业和信息化部", "财政部"], "lead": ["商务部"]}),
+        ("一/二", {"responsible": ["财政部", "国家发展改革委"]}),
+        ("一/三", {"responsible": ["国务院各部门"]}),
+        ("一/四", {"responsible": ["国家市场监督管理总局"]}),
+        ("一/五", {"co": ["海关总署", "国家外汇管理局"], "lead": ["商务部"]}),
+        ("一/六", {"co": ["国家粮食和物资储备局", "自然资源部"], "lead": ["农业农村部"]}),
+    ]
+
+
+def test_phrase_is_not_part_of_the_item_text():
+    texts = parse("phrasing.txt").frames["items"]["text"].to_list()
+    assert texts[0] == "推动消费稳定增长。培育壮大新型消费。"
+    assert texts[3] == "推进统一大市场建设。"
+
+
+def test_state_council_notice_is_national_and_units_take_no_level_prefix():
+    doc = parse("phrasing.txt")
+    d = doc.frames["documents"].row(0, named=True)
+    assert (d["jurisdiction"], d["admin_level"], d["doc_kind"], d["period_start"]) == ("全国", "national", "gwr", 2024)
+    units = doc.frames["units"]
+    assert units.filter(units["name"] == "商务部")["unit_id"].to_list() == ["全国:商务部"]
+    assert units["resolved"].all()
+
+
+def test_first_listed_rule_stated_after_the_first_list_is_not_a_unit():
+    doc = parse("first_listed_after_list.txt")
+    assert doc.frames["documents"]["role_rule"][0] == "first_listed_leads"
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市统计局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市自然资源和规划局"], "lead": ["市住建局"]}),
+        ("二/1", {"co": ["市科技局"], "lead": ["市经信局"]}),
+    ]
+
+
+def test_first_listed_rule_stated_at_the_end_holds_for_the_notice():
+    assert roles_by_item(parse("first_listed_at_end.txt")) == [
+        ("一/1", {"co": ["市城管执法委"], "lead": ["市住建局"]}),
+        ("一/2", {"co": ["市发改委", "市财政局"], "lead": ["市文旅局"]}),
+    ]
+
+
+def test_star_marks_the_lead_and_the_prefix_is_written_once():
+    assert roles_by_item(parse("lead_marker.txt")) == [
+        ("一/1", {"co": ["区统计局"], "lead": ["区发改委"]}),
+        ("一/2", {"co": ["区住建局", "区财政局"], "lead": ["区发改委"]}),
+    ]
+
+
+def test_units_without_prefix_resolve_in_their_own_jurisdiction():
+    doc = parse("no_prefix.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["发改局", "税务局"], "lead": ["财政局"]}),
+        ("一/2", {"lead": ["省商务厅", "省财政厅", "省发展改革委"]}),
+    ]
+    asg = doc.frames["assignments"]
+    assert asg["unit_id"].to_list() == ["十堰市:市财政局", "十堰市:市发展和改革局", "十堰市:市税务局",
+                                        "十堰市:省商务厅", "十堰市:省财政厅", "十堰市:省发展和改革委员会"]
+
+
+@pytest.mark.parametrize("item, text, date", [
+    (0, "2024年12月31日", dt.date(2024, 12, 31)),
+    (1, "年内持续推进", dt.date(2024, 12, 31)),
+    (2, "6月底前", dt.date(2024, 6, 30)),
+])
+def test_deadlines(item, text, date):
+    row = parse("deadlines.txt").frames["items"].row(item, named=True)
+    assert (row["deadline_text"], row["deadline_date"]) == (text, date)
+
+
+def test_deadline_is_not_a_unit():
+    doc = parse("deadlines.txt")
+    assert doc.frames["assignments"]["mention"].to_list() == ["市自然资源和规划局", "市发改委", "市交通运输局"]
+
+
+def test_traditional_characters_parse_like_simplified_with_offsets_into_the_stored_text():
+    doc = parse("traditional.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市统计局", "市财政局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市科技局"], "lead": ["市经信局"]}),
+    ]
+    text = doc.frames["document_texts"]["text"][0]
+    written = [text[a:b] for a, b in doc.frames["assignments"].select("char_start", "char_end").rows()]
+    assert written == ["市發改委", "市統計局", "市財政局", "市經信局", "市科技局"]
+    assert doc.frames["documents"]["jurisdiction"][0] == "宜昌市"
