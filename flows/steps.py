@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 
 from transforms.document import NoItemsFound, ParsedDocument, parse_document
+from transforms.formats import SUFFIXES  # .txt, saved web pages (.html/.htm), .docx
 from transforms.text import UnreadableDocument
 from validation.contracts import describe, validate_frames
 
-SUFFIXES = (".txt",)
 
 
 @dataclass

@@ -135,3 +135,76 @@ def test_traditional_characters_parse_like_simplified_with_offsets_into_the_stor
     written = [text[a:b] for a, b in doc.frames["assignments"].select("char_start", "char_end").rows()]
     assert written == ["市發改委", "市統計局", "市財政局", "市經信局", "市科技局"]
     assert doc.frames["documents"]["jurisdiction"][0] == "宜昌市"
+
+
+def test_pipe_table_with_heading_rows_merged_and_empty_cells():
+    doc = parse("pipe_table.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市统计局", "市财政局"], "lead": ["市发展改革委"]}),
+        ("一/2", {"co": ["市重点局"], "lead": ["市发展改革委"]}),
+        ("一/3", {"lead": ["市商务局"]}),
+        ("二/4", {"co": ["市财政局", "市发展改革委"], "lead": ["市国资委"]}),
+    ]
+    assert leaders(doc) == [["钱宇"], ["钱宇"], ["王建国", "李明华"], ["刘洋"]]
+    asg = doc.frames["assignments"]
+    assert asg.filter(asg["inherited"])["mention"].to_list() == ["市发展改革委"]  # the merged lead cell of row 2
+
+
+def test_unresolved_unit_in_a_table_is_reported():
+    issues = parse("pipe_table.txt").frames["quality_issues"]
+    assert issues.filter(issues["check_name"] == "unresolved_unit")["message"].to_list() == [
+        "市重点局 is not in the alias dictionary and matches no function"]
+
+
+def test_table_with_one_cell_per_line():
+    doc = parse("cell_per_line.txt")
+    assert roles_by_item(doc) == [
+        ("1", {"co": ["市发展改革委", "市科技局"], "lead": ["市经济和信息化局"]}),
+        ("2", {"lead": ["市交通运输局"]}),
+        ("3", {"co": ["市财政局"], "lead": ["市住房城乡建设局"]}),
+    ]
+    assert doc.frames["items"]["text"].to_list()[2] == "推进城市更新行动,\n改造老旧小区120个。"
+
+
+def test_table_rows_separated_by_spaces_with_the_unit_last():
+    assert roles_by_item(parse("space_rows.txt")) == [
+        ("1", {"co": ["市统计局", "市财政局"], "lead": ["市发展改革委"]}),
+        ("2", {"co": ["市统计局"], "lead": ["市工业和信息化局"]}),
+        ("3", {"lead": ["市人力资源社会保障局"]}),
+    ]
+
+
+def test_table_grouped_by_lead_unit():
+    doc = parse("grouped_by_lead.txt")
+    assert roles_by_item(doc) == [
+        ("1", {"co": ["市财政局"], "lead": ["市发改委"]}),
+        ("2", {"co": ["市自然资源局", "市住建局"], "lead": ["市发改委"]}),
+        ("3", {"co": ["市文旅局"], "lead": ["市商务局"]}),
+    ]
+    assert doc.frames["items"]["deadline_text"].to_list() == ["年内", "6月底前", "年内"]
+
+
+def test_numbering_variants_and_two_items_on_one_line():
+    doc = parse("numbering_variants.txt")
+    assert [(n, r["lead"]) for n, r in roles_by_item(doc)] == [
+        ("一/1", ["市发改委"]), ("一/2", ["市财政局"]), ("二/3", ["市国资委"]), ("二/4", ["市发改委"]),
+        ("二/5", ["市政务服务和大数据局"]), ("三/1", ["市人社局"]), ("三/2", ["市教育局"]),
+    ]
+    assert doc.frames["items"]["num_style"].to_list() == ["ar", "ar", "ar", "ar", "ar", "ar2", "ar2"]
+
+
+def test_numbering_that_continues_across_sections_is_not_flagged():
+    issues = parse("numbering_variants.txt").frames["quality_issues"]
+    assert issues.filter(issues["check_name"].str.starts_with("numbering")).height == 0
+
+
+def test_numbering_that_restarts_per_group_is_not_flagged_and_groups_pass_their_overall_lead():
+    doc = parse("group_restart.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["区发改局"], "lead": ["区科经局"], "overall_lead": ["区科经局"]}),
+        ("一/2", {"lead": ["区科经局"], "overall_lead": ["区科经局"]}),
+        ("一/1", {"co": ["区财政局"], "lead": ["区发改局"], "overall_lead": ["区发改局"]}),
+        ("一/2", {"lead": ["区商务局"], "overall_lead": ["区发改局"]}),
+    ]
+    issues = doc.frames["quality_issues"]
+    assert issues.filter(issues["check_name"].str.starts_with("numbering")).height == 0

@@ -23,7 +23,8 @@ from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
 from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, phrase_role_part
-from transforms.text import decode_bytes, normalise_text, simplified_view
+from transforms.formats import document_text
+from transforms.text import normalise_text, simplified_view
 from transforms.units import Resolver
 from transforms import gazetteer
 
@@ -130,6 +131,31 @@ def table_row_roles(text: str, node: Node, splitter: UnitSplitter) -> ItemDraft:
     return ItemDraft(node, RolePart(segments[0][0], end, values), ts, te, ambiguous=ambiguous, layout="table")
 
 
+def grid_row_roles(text: str, node: Node) -> ItemDraft:
+    """A row of a table whose cells can be seen (pipes, one cell per line, spaces): each cell is
+    read under its column's role; a merged (empty) lead cell and a lead group are inherited."""
+    spans = {c: sp for c, sp in enumerate(node.cells) if sp is not None}
+    text_cells = [spans[c] for c, r in enumerate(node.columns) if r == "text" and c in spans]
+    if text_cells:
+        ts, te = text_cells[0][0], text_cells[-1][1]
+    else:
+        ts, te = node.body_start, node.body_start
+    values: list[LabelledValue] = []
+    for c, role in enumerate(node.columns):
+        if c in spans and role not in ("no", "text"):
+            a, b = spans[c]
+            values.append(LabelledValue("", role, text[a:b], a, b, inherited=c in node.inherited_cols))
+    if node.group_lead and not any(v.role == "lead" for v in values):
+        a, b = node.group_lead
+        values.insert(0, LabelledValue("", "lead", text[a:b], a, b, inherited=True))
+    if not values:
+        return ItemDraft(node, None, ts, te, layout="table")
+    own = [v for v in values if not v.inherited] or [LabelledValue("", "", "", te, te)]
+    start = min(v.start for v in own)
+    end = max([v.end for v in own] + [te])
+    return ItemDraft(node, RolePart(start, end, values), ts, te, layout="table")
+
+
 def _col_role(role: str) -> str:
     return "co_or_responsible" if role == "co_or_responsible" else role
 
@@ -178,7 +204,7 @@ def document_id(data: bytes) -> tuple[str, str]:
 
 
 def parse_document(data: bytes, source_file: str, reviewed=None) -> ParsedDocument:
-    decoded = decode_bytes(data)
+    decoded = document_text(data, source_file)
     text = normalise_text(decoded.text)
     return parse_text(text, source_file, data=data, encoding=decoded.encoding, reviewed=reviewed)
 
@@ -202,7 +228,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     splitter = UnitSplitter(lexicon)
     for n in nodes:
         if n.style == "row":
-            drafts[id(n)] = table_row_roles(sview, n, splitter)
+            drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
 
     # which leaves are items: those with roles, and their role-less siblings (a cut-off item)
     def bears_roles(n: Node) -> bool:
@@ -320,7 +346,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 roles = [v.role] * len(ms)
             for m, r in zip(ms, roles):
                 counters[r] = counters.get(r, 0) + 1
-                item_mentions.append((item_id, r, counters[r], m, False))
+                item_mentions.append((item_id, r, counters[r], m, v.inherited))
         o = 0
         for v in d.role.values:
             if v.role == "leader":

@@ -20,6 +20,7 @@ class LabelledValue:
     value: str
     start: int  # offsets of `value` in the scanned string (plus base)
     end: int
+    inherited: bool = False  # taken from a merged table cell above, or from the row group's lead
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _cut_first_listed_note(s: str, a: int, b: int) -> int:
     return m.start()
 
 
-def _looks_like_units(value: str) -> bool:
+def looks_like_units(value: str) -> bool:
     parts = [p for p in re.split(r"[、,,;;\s]+", value) if p]
     return bool(parts) and all(has_suffix(p) or is_collective(p) for p in parts)
 
@@ -113,7 +114,7 @@ def phrase_values(s: str, a: int, b: int, base: int = 0) -> list[LabelledValue] 
             continue
         groups = [(g, a + m.start(g), a + m.end(g)) for g in ("lead", "co", "responsible")
                   if g in rx.groupindex and m.group(g)]
-        if groups and all(_looks_like_units(s[x:y]) for _, x, y in groups):
+        if groups and all(looks_like_units(s[x:y]) for _, x, y in groups):
             return [LabelledValue("", g, s[x:y], base + x, base + y) for g, x, y in groups]
     return None
 
@@ -132,7 +133,7 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
         for m in rx.finditer(block):
             groups = [(g, m.start(g), m.end(g)) for g in ("lead", "co", "responsible")
                       if g in rx.groupindex and m.group(g)]
-            if groups and all(_looks_like_units(block[x:y]) for _, x, y in groups):
+            if groups and all(looks_like_units(block[x:y]) for _, x, y in groups):
                 stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
                 return RolePart(base + m.start(), base + stop,
                                 [LabelledValue("", g, block[x:y], base + x, base + y) for g, x, y in groups])

@@ -1,0 +1,134 @@
+"""File formats: the same notice as .txt, a saved web page and a .docx gives the same items and
+assignments; tables are read as cells; encodings are detected and recorded."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from flows.steps import discover
+from transforms.document import parse_document
+from transforms.formats import docx_to_text, html_to_text
+from transforms.text import UnreadableDocument
+
+FIXTURES = Path(__file__).parent / "fixtures" / "layouts"
+
+HEADER = ["序号", "重点工作任务", "责任领导", "牵头单位", "配合单位", "完成时限"]
+ROWS = [  # None: merged with the cell above
+    ["一、全力稳住经济增长"],
+    ["1", "全市地区生产总值增长6.5%左右。", "钱 宇", "市发展改革委", "市统计局\n市财政局", "12月底前"],
+    ["2", "新开工亿元以上项目300个。", "钱 宇", None, "市重点局", "年内持续推进"],
+    ["3", "社会消费品零售总额增长7%。", "王建国李明华", "市商务局", "", "2024年12月31日"],
+    ["二、深化改革开放"],
+    ["4", "推进国有企业改革深化提升行动。", "刘 洋", "市国资委", "市财政局、市发展改革委", "6月底前"],
+]
+PARAGRAPHS = ["铜陵市人民政府办公室关于印发2024年《政府工作报告》重点工作任务分解表的通知", "铜政办〔2024〕5号", "附件",
+              "2024年《政府工作报告》重点工作任务分解表"]
+
+
+def make_docx() -> bytes:
+    """The notice as a Word attachment: a heading row merged across, a lead cell merged down."""
+    import docx
+
+    d = docx.Document()
+    for p in PARAGRAPHS:
+        d.add_paragraph(p)
+    table = d.add_table(rows=1 + len(ROWS), cols=len(HEADER))
+    for c, h in enumerate(HEADER):
+        table.cell(0, c).text = h
+    for r, row in enumerate(ROWS, 1):
+        if len(row) == 1:
+            merged = table.cell(r, 0).merge(table.cell(r, len(HEADER) - 1))
+            merged.text = row[0]
+            continue
+        for c, v in enumerate(row):
+            if v is None:
+                table.cell(r - 1, c).merge(table.cell(r, c))
+            else:
+                table.cell(r, c).text = v
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def summary(doc) -> list[tuple]:
+    """Per item: numbers, text, roles with mentions, leaders, deadline: what must not depend on the format."""
+    asg, ld = doc.frames["assignments"], doc.frames["leaders"]
+    out = []
+    for it in doc.frames["items"].iter_rows(named=True):
+        a = asg.filter(asg["item_id"] == it["item_id"])
+        out.append((
+            tuple(it["parent_nos"]), it["item_no"], it["item_kind"], it["text"],
+            tuple(zip(a["role"], a["ord"], a["mention"], a["inherited"])),
+            tuple(ld.filter(ld["item_id"] == it["item_id"])["name"]),
+            it["deadline_text"], it["deadline_date"],
+        ))
+    return out
+
+
+@pytest.fixture(scope="module")
+def three_formats():
+    return {
+        "txt": parse_document((FIXTURES / "pipe_table.txt").read_bytes(), "pipe_table.txt"),
+        "html": parse_document((FIXTURES / "pipe_table.html").read_bytes(), "pipe_table.html"),
+        "docx": parse_document(make_docx(), "pipe_table.docx"),
+    }
+
+
+def test_same_notice_in_three_formats_gives_the_same_items_and_assignments(three_formats):
+    txt = summary(three_formats["txt"])
+    assert len(txt) == 4
+    assert summary(three_formats["html"]) == txt
+    assert summary(three_formats["docx"]) == txt
+
+
+def test_pipe_table_cells_are_read_under_their_columns(three_formats):
+    rows = summary(three_formats["txt"])
+    assert rows[0][4] == (("lead", 1, "市发展改革委", False), ("co", 1, "市统计局", False), ("co", 2, "市财政局", False))
+    assert rows[1][4] == (("lead", 1, "市发展改革委", True), ("co", 1, "市重点局", False))  # merged lead cell
+    assert rows[2][4] == (("lead", 1, "市商务局", False),)  # empty co cell
+    assert [r[5] for r in rows] == [("钱宇",), ("钱宇",), ("王建国", "李明华"), ("刘洋",)]
+
+
+def test_same_metadata_in_three_formats(three_formats):
+    keys = ("jurisdiction", "doc_kind", "period_start", "doc_number")
+    got = {f: tuple(d.frames["documents"].row(0, named=True)[k] for k in keys) for f, d in three_formats.items()}
+    assert set(got.values()) == {("铜陵市", "gwr", 2024, "铜政办〔2024〕5号")}
+
+
+def test_web_page_keeps_the_article_and_its_metadata_not_the_navigation():
+    text = html_to_text((FIXTURES / "pipe_table.html").read_text(encoding="utf-8"))
+    assert "政务公开" not in text and "热门搜索" not in text and "版权所有" not in text and "_hmt" not in text
+    assert text.splitlines()[:3] == ["索引号:11340700003138838Y/202401-00012", "发布日期:2024-02-20",
+                                     PARAGRAPHS[0]]
+
+
+def test_web_page_in_gbk_is_decoded_and_the_encoding_recorded():
+    html = (FIXTURES / "pipe_table.html").read_text(encoding="utf-8").replace('charset="utf-8"', 'charset="gbk"')
+    doc = parse_document(html.encode("gbk"), "notice.htm")
+    assert doc.frames["documents"]["encoding"][0] == "html/gb18030"
+    assert len(doc.frames["items"]) == 4
+
+
+def test_docx_merged_cells_are_written_empty():
+    lines = docx_to_text(make_docx()).splitlines()
+    assert lines[5] == "| 一、全力稳住经济增长 |  |  |  |  |  |"
+    assert lines[7] == "| 2 | 新开工亿元以上项目300个。 | 钱 宇 |  | 市重点局 | 年内持续推进 |"
+
+
+def test_utf8_bom_text_is_recorded():
+    data = b"\xef\xbb\xbf" + (FIXTURES / "space_rows.txt").read_bytes()
+    assert parse_document(data, "bom.txt").frames["documents"]["encoding"][0] == "utf-8-sig"
+
+
+def test_a_broken_docx_says_what_it_is():
+    with pytest.raises(UnreadableDocument, match="not a readable .docx"):
+        parse_document(b"PK\x03\x04 not really a zip", "broken.docx")
+
+
+def test_discover_finds_web_pages_and_word_files(tmp_path):
+    for name in ("a.txt", "b.html", "c.htm", "d.docx", "e.pdf", ".hidden.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in discover(tmp_path)] == ["a.txt", "b.html", "c.htm", "d.docx"]
