@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 
 from transforms.document import NoItemsFound, ParsedDocument, parse_document
-from transforms.formats import SUFFIXES  # .txt, saved web pages (.html/.htm), .docx
 from transforms.text import UnreadableDocument
 from validation.contracts import describe, validate_frames
 
@@ -36,9 +35,10 @@ class BatchResult:
 
 
 def discover(raw_dir: Path) -> list[Path]:
-    """Notice files under raw/, sorted, hidden files skipped."""
-    return sorted(p for p in raw_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in SUFFIXES)
+    """Every file under raw/, sorted, hidden files skipped. Files in other formats are not skipped
+    silently: reading them says what they are (a PDF, an image…) and they are quarantined."""
+    return sorted(p for p in raw_dir.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(raw_dir).parts))
 
 
 def read_files(paths: list[Path], raw_dir: Path) -> list[SourceFile]:

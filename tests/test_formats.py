@@ -128,7 +128,34 @@ def test_a_broken_docx_says_what_it_is():
         parse_document(b"PK\x03\x04 not really a zip", "broken.docx")
 
 
-def test_discover_finds_web_pages_and_word_files(tmp_path):
+def test_discover_finds_every_file_but_hidden_ones(tmp_path):
     for name in ("a.txt", "b.html", "c.htm", "d.docx", "e.pdf", ".hidden.txt"):
         (tmp_path / name).write_bytes(b"x")
-    assert [p.name for p in discover(tmp_path)] == ["a.txt", "b.html", "c.htm", "d.docx"]
+    assert [p.name for p in discover(tmp_path)] == ["a.txt", "b.html", "c.htm", "d.docx", "e.pdf"]
+
+
+def test_a_pdf_says_what_it_is_and_what_to_do():
+    with pytest.raises(UnreadableDocument, match="the file is a PDF file, not a text notice; fengong reads .txt, .html and .docx"):
+        parse_document(b"%PDF-1.7 ...", "notice.pdf")
+
+
+def test_web_page_and_word_file_in_raw_load_into_the_warehouse(tmp_path):
+    from flows import steps
+    from warehouse import load as wh
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "tongling.html").write_bytes((FIXTURES / "pipe_table.html").read_bytes())
+    (raw / "notice.docx").write_bytes(make_docx())
+    (raw / "scan.pdf").write_bytes(b"%PDF-1.7 ...")
+    files = steps.read_files(steps.discover(raw), raw)
+    result = steps.parse_and_validate(files, reviewed={})
+    con = wh.connect(tmp_path / "w.duckdb")
+    try:
+        assert wh.load_documents(con, result.parsed) == []
+        assert con.execute("SELECT source_file, encoding FROM documents ORDER BY 1").fetchall() == [
+            ("notice.docx", "docx"), ("tongling.html", "html/utf-8")]
+        assert con.execute("SELECT count(*) FROM assignments").fetchone()[0] == 2 * 9  # 3 + 2 + 1 + 3 mentions in each
+    finally:
+        con.close()
+    assert [(q["source_file"], q["stage"]) for q in result.quarantined] == [("scan.pdf", "decode")]

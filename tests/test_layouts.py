@@ -57,6 +57,7 @@ def test_roles_written_as_phrases():
         ("一/四", {"responsible": ["国家市场监督管理总局"]}),
         ("一/五", {"co": ["海关总署", "国家外汇管理局"], "lead": ["商务部"]}),
         ("一/六", {"co": ["国家粮食和物资储备局", "自然资源部"], "lead": ["农业农村部"]}),
+        ("一/七", {"responsible": ["发展改革委", "市场监管总局"]}),
     ]
 
 
@@ -73,6 +74,13 @@ def test_state_council_notice_is_national_and_units_take_no_level_prefix():
     units = doc.frames["units"]
     assert units.filter(units["name"] == "商务部")["unit_id"].to_list() == ["全国:商务部"]
     assert units["resolved"].all()
+
+
+def test_national_names_with_and_without_guojia_are_one_unit():
+    asg = parse("phrasing.txt").frames["assignments"]
+    ids = dict(zip(asg["mention"], asg["unit_id"]))
+    assert ids["国家发展改革委"] == ids["发展改革委"] == "全国:发展和改革委员会"
+    assert ids["国家市场监督管理总局"] == ids["市场监管总局"] == "全国:市场监督管理总局"
 
 
 def test_first_listed_rule_stated_after_the_first_list_is_not_a_unit():

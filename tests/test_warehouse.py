@@ -99,7 +99,8 @@ def test_bad_document_is_quarantined_and_the_others_load(con, tmp_raw):
     assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
     reasons = {q["source_file"]: (q["stage"], q["reason"]) for q in result.quarantined}
     assert reasons == {
-        "binary.txt": ("decode", "cannot read binary.txt: the file is a PDF file, not a text notice"),
+        "binary.txt": ("decode", "cannot read binary.txt: the file is a PDF file, not a text notice; fengong reads "
+                                 ".txt, .html and .docx (convert it, or save the page/attachment as one of these)"),
         "empty.txt": ("decode", "cannot read empty.txt: the file is empty"),
         "no_items.txt": ("parse", "no_items.txt: no numbered items with responsible units "
                                   "(牵头单位/责任单位 or a unit table) were found"),

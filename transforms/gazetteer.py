@@ -29,7 +29,7 @@ class Place:
 
 
 # The State Council's own notices (国务院关于落实《政府工作报告》重点工作分工的意见).
-NATIONAL = Place("100000", "全国", "全国", "national", "", "")
+NATIONAL = Place("100000", "全国", "全国", "national", "全国", "")  # province 全国: its own partition
 
 
 def _adcodes_path() -> Path:

@@ -35,9 +35,11 @@ def decode_bytes(data: bytes) -> DecodedText:
         raise UnreadableDocument("the file is empty")
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
-            raise UnreadableDocument(f"the file is {what}, not a text notice")
+            raise UnreadableDocument(f"the file is {what}, not a text notice; fengong reads .txt, .html and .docx"
+                                     " (convert it, or save the page/attachment as one of these)")
     if b"\x00" in data[:4096]:
-        raise UnreadableDocument("the file is binary (it contains NUL bytes), not a text notice")
+        raise UnreadableDocument("the file is binary (it contains NUL bytes), not a text notice; "
+                                 "fengong reads .txt, .html and .docx")
     if data.startswith(b"\xef\xbb\xbf"):
         return DecodedText(data[3:].decode("utf-8"), "utf-8-sig")
     try:

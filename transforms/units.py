@@ -75,8 +75,12 @@ def functions_of(name: str, explicit: tuple[str, ...] = ()) -> tuple[str, ...]:
 def split_prefix(mention: str, jurisdiction: str | None, parent: str | None) -> tuple[str, str]:
     """(prefix, core): 潜江市文旅局 -> (市, 文旅局); 区委组织部 -> (区委, 组织部);
     退役军人事务局 in 赤壁市 -> (市, 退役军人事务局); 江汉职院 -> ('', 江汉职院)."""
-    # the level a bare name takes: 市 in 潜江市; none at national level (商务部 is already whole)
+    # the level a bare name takes: 市 in 潜江市; none at national level (商务部 is already whole),
+    # where 国家 is the level word: 国家发展改革委 and 发展改革委 are one unit
     level = jurisdiction[-1] if jurisdiction and jurisdiction[-1] in vocab.grammar().level_chars else ""
+    national = vocab.grammar().national_prefix
+    if not level and mention.startswith(national) and starts_with_function(mention[len(national):]):
+        return "", mention[len(national):]
     if jurisdiction:
         for full in filter(None, ((parent or "") + jurisdiction, jurisdiction)):
             if mention.startswith(full) and len(mention) > len(full):

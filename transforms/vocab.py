@@ -57,6 +57,7 @@ class Grammar:
     possessive_heads: tuple[str, ...]
     collective_res: tuple[re.Pattern, ...]
     trailing_noise: tuple[str, ...]
+    national_prefix: str
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def grammar() -> Grammar:
         possessive_heads=tuple(d["possessive_heads"]),
         collective_res=tuple(re.compile(p) for p in d["collectives"]),
         trailing_noise=tuple(sorted(d["trailing_noise"], key=len, reverse=True)),
+        national_prefix=d["national_prefix"],
     )
 
 
