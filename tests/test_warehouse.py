@@ -133,3 +133,23 @@ def test_gbk_file_parses(tmp_path):
     f = steps.SourceFile(tmp_path / "gbk.txt", "gbk.txt", text.encode("gb18030"))
     result = steps.parse_and_validate([f], reviewed={})
     assert result.quarantined == [] and result.parsed[0].frames["documents"]["encoding"][0] == "gb18030"
+
+
+def test_regression_batch_validation_quarantined_every_notice_for_per_document_numbering(tmp_path):
+    """Bug: items.seq and units.unit_id were checked unique across the whole batch, so two notices
+    validated together (each numbered from 1, or two notices of one city) failed the contract. The
+    seeds only loaded because a failure without a row fell back to per-document validation."""
+    layouts = Path(__file__).parent / "fixtures" / "layouts"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("traditional.txt", "labelled_lines.txt", "deadlines.txt"):  # two of them are 宜昌市
+        (raw / name).write_bytes((layouts / name).read_bytes())
+    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw), reviewed={})
+    assert result.quarantined == []
+    assert len(result.parsed) == 3
+
+
+def test_seed_batch_passes_the_contracts_as_one_batch(parsed_seeds):
+    from validation.contracts import validate_frames
+
+    assert validate_frames(steps.concat_frames(list(parsed_seeds.values()))) == []

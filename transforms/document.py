@@ -364,15 +364,15 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for item_id, role, o, m, inherited in item_mentions:
         res = resolver.resolve(m.mention, m.kind)
         units.setdefault(res.unit_id, {
-            "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
+            "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
             "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
         })
         alias_rows.setdefault((resolver.jurisdiction, m.mention), {
-            "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id, "source": res.source,
+            "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id, "source": res.source,
         })
         for al in m.aliases:
             alias_rows.setdefault((resolver.jurisdiction, al), {
-                "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id, "source": "document",
+                "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id, "source": "document",
             })
         asg_rows.append({
             "doc_id": doc_id, "item_id": item_id, "role": role, "ord": o, "mention": m.mention,
@@ -456,10 +456,10 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "char_start": pl.Int64, "char_end": pl.Int64,
     },
     "units": {
-        "unit_id": pl.Utf8, "jurisdiction": pl.Utf8, "name": pl.Utf8, "kind": pl.Utf8,
+        "doc_id": pl.Utf8, "unit_id": pl.Utf8, "jurisdiction": pl.Utf8, "name": pl.Utf8, "kind": pl.Utf8,
         "functions": pl.List(pl.Utf8), "resolved": pl.Boolean, "source": pl.Utf8,
     },
-    "unit_aliases": {"jurisdiction": pl.Utf8, "alias": pl.Utf8, "unit_id": pl.Utf8, "source": pl.Utf8},
+    "unit_aliases": {"doc_id": pl.Utf8, "jurisdiction": pl.Utf8, "alias": pl.Utf8, "unit_id": pl.Utf8, "source": pl.Utf8},
     "quality_issues": {
         "doc_id": pl.Utf8, "item_id": pl.Utf8, "severity": pl.Utf8, "check_name": pl.Utf8, "message": pl.Utf8,
     },
