@@ -31,10 +31,11 @@ def test_role_labels_map_to_known_roles():
                                                   "phrase", "deadline"}
 
 
-def test_role_phrases_name_only_role_groups():
+def test_role_phrases_map_to_unit_roles_and_sentences_name_units_and_verb():
     roles = vocab.roles()
-    for rx in roles.phrase_res + roles.sentence_res:
-        assert set(rx.groupindex) <= {"lead", "co", "responsible"}, rx.pattern
+    assert set(roles.phrase_verbs.values()) <= {"lead", "co", "co_or_responsible"}
+    for rx in roles.sentence_res:
+        assert set(rx.groupindex) == {"units", "verb"}, rx.pattern
 
 
 def test_regexes_in_the_data_compile():

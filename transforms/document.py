@@ -106,7 +106,7 @@ def table_row_roles(text: str, node: Node, splitter: UnitSplitter) -> ItemDraft:
         segments.append(_strip_span(text, a, b))
     text_end = cell_start if cell_start is not None else b0
     ts, te = _strip_span(text, node.body_start, text_end)
-    unit_cols = [c for c in node.columns if c != "leader"] or ["responsible"]
+    unit_cols = [c for c in node.columns if c in UNIT_ROLES] or ["responsible"]
     if not segments:
         return ItemDraft(node, None, ts, te, layout="table")
     values: list[LabelledValue] = []
@@ -162,7 +162,13 @@ def _col_role(role: str) -> str:
 
 def labelled_item(text: str, node: Node) -> ItemDraft:
     block = text[node.body_start:node.end]
-    role = find_role_part(block, base=node.body_start) or phrase_role_part(block, base=node.body_start)
+    role = find_role_part(block, base=node.body_start)
+    if role is None or not any(v.role in UNIT_ROLES for v in role.values):
+        phrase = phrase_role_part(block, base=node.body_start)  # (完成时限:年底前)(市商务局牵头)
+        if phrase is not None and role is not None and phrase.start >= role.end:
+            role = RolePart(role.start, phrase.end, role.values + phrase.values)
+        elif phrase is not None:
+            role = phrase
     if role is None:
         a, b = _strip_span(text, node.body_start, node.end)
         return ItemDraft(node, None, a, b)

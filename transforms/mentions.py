@@ -86,6 +86,8 @@ def _split_deng(p: _Piece) -> list[_Piece]:
     if m and 0 < m.start() < len(p.text) - 1 and g.suffix_re.search(p.text[: m.start()]):
         left = _Piece(p.text[: m.start()], p.start, p.sep_before)
         right = _Piece(p.text[m.end():], p.start + m.end(), ",")
+        if right.text.strip(_STRIP) in g.generic_after_deng:
+            return [left]
         return [left, *_split_deng(right)]
     return [p]
 

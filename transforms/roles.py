@@ -80,12 +80,14 @@ def labelled_values(s: str, labels: list[re.Match], end: int, base: int = 0) -> 
         while b > a and s[b - 1] in " ;;,,。.\n((":
             b -= 1
         role = roles[m.group(0)]
-        if role == "phrase":
-            out += phrase_values(s, a, b, base) or [LabelledValue(m.group(0), "co_or_responsible", s[a:b], base + a, base + b)]
+        if role == "phrase":  # a phrase that does not read names no units (it is prose, not a list)
+            out += phrase_values(s, a, b, base) or []
             continue
         if role in UNIT_ROLES:
             b = _cut_first_listed_note(s, a, b)
+        b, more = _phrase_after_semicolon(s, a, b, base)
         out.append(LabelledValue(m.group(0), role, s[a:b], base + a, base + b))
+        out += more
     return out
 
 
@@ -97,31 +99,70 @@ def _cut_first_listed_note(s: str, a: int, b: int) -> int:
     return m.start()
 
 
-def looks_like_units(value: str) -> bool:
-    parts = [p for p in re.split(r"[、,,;;\s]+", value) if p]
-    return bool(parts) and all(has_suffix(p) or is_collective(p) for p in parts)
+_LEVEL_OPENING = re.compile(r"[省市区县州旗各]|国家|国务院|中共|团[省市区县]委|人行|人民银行|中国")
+_PIECE_SPLIT = re.compile(r"[、,,;;\s]+")
+
+
+def looks_like_units(value: str, strict: bool = False) -> bool:
+    """Every piece of a list is a unit name: it ends like one (局, 委, 中心…) and either opens like one
+    (市…, 区…, 国家…) or names a known function (财政部, 发改局). `strict` asks for the opening."""
+    from transforms.units import functions_of
+
+    parts = [p.removesuffix("等") for p in _PIECE_SPLIT.split(value) if p]
+    if not parts:
+        return False
+    for p in parts:
+        if is_collective(p) and len(p) >= 3:
+            continue
+        if len(p) < 3 or not has_suffix(p):
+            return False
+        if not _LEVEL_OPENING.match(p) and (strict or not functions_of(p)):
+            return False
+    return True
+
+
+def _clauses(s: str, a: int, b: int) -> list[tuple[int, int]]:
+    out, start = [], a
+    for k in range(a, b + 1):
+        if k == b or s[k] in ",,;;":
+            x, y = start, k
+            while x < y and s[x] == " ":
+                x += 1
+            while y > x and s[y - 1] in " 。.":
+                y -= 1
+            if y > x:
+                out.append((x, y))
+            start = k + 1
+    return out
 
 
 def phrase_values(s: str, a: int, b: int, base: int = 0) -> list[LabelledValue] | None:
-    """Roles written as a phrase (X牵头,Y、Z按职责分工负责 / X、Y负责), by the patterns in roles.yaml."""
-    while a < b and s[a] in " ":
-        a += 1
-    while b > a and s[b - 1] in " 。.;;":
-        b -= 1
-    for rx in vocab.roles().phrase_res:
-        m = rx.fullmatch(s[a:b])
-        if m is None:
+    """Roles written as a phrase: '市发改委牵头,市经信局、市科技局按职责分工负责', '财政部、人民银行等负责',
+    '国务院各部门分别负责,年内持续推进'. None unless every clause reads and one names units."""
+    roles = vocab.roles()
+    values: list[LabelledValue] = []
+    for x, y in _clauses(s, a, b):
+        clause = s[x:y]
+        m = roles.phrase_verb_re.search(clause)
+        if m:
+            ux, uy = x, x + m.start()
+            for opener in roles.phrase_openers:
+                if s.startswith(opener, ux):
+                    ux += len(opener)
+            if uy > ux and looks_like_units(s[ux:uy]):
+                role = roles.phrase_verbs[m.group(0)]
+                values.append(LabelledValue("", role, s[ux:uy], base + ux, base + uy))
+                continue
+        if roles.deadline_clause_re.search(clause) and values:
+            values.append(LabelledValue("", "deadline", clause, base + x, base + y))
             continue
-        groups = [(g, a + m.start(g), a + m.end(g)) for g in ("lead", "co", "responsible")
-                  if g in rx.groupindex and m.group(g)]
-        if groups and all(looks_like_units(s[x:y]) for _, x, y in groups):
-            return [LabelledValue("", g, s[x:y], base + x, base + y) for g, x, y in groups]
-    return None
+        return None
+    return values if any(v.role in UNIT_ROLES for v in values) else None
 
 
 def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
     """An item whose roles are a phrase, not labels: its closing bracket, or a sentence such as
-    这项工作由X负责."""
+    这项工作由X负责 at the end of it."""
     end = len(block.rstrip(" \n。.;;"))
     if end and block[end - 1] in "))":
         opener = next((o for o, c in matched_brackets(block).items() if c == end - 1), None)
@@ -131,13 +172,26 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
                 return RolePart(base + opener, base + end, values)
     for rx in vocab.roles().sentence_res:
         for m in rx.finditer(block):
-            groups = [(g, m.start(g), m.end(g)) for g in ("lead", "co", "responsible")
-                      if g in rx.groupindex and m.group(g)]
-            if groups and all(looks_like_units(block[x:y]) for _, x, y in groups):
+            if block[m.end():].strip(" \n。.;;"):
+                continue  # only as the item's last sentence: the text after it would be lost
+            values = phrase_values(block, m.start("units"), m.end("verb"), base)
+            if values:
                 stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
-                return RolePart(base + m.start(), base + stop,
-                                [LabelledValue("", g, block[x:y], base + x, base + y) for g, x, y in groups])
+                return RolePart(base + m.start(), base + stop, values)
     return None
+
+
+def _phrase_after_semicolon(s: str, a: int, b: int, base: int) -> tuple[int, list[LabelledValue]]:
+    """'张 伟;市发改委牵头,市财政局配合' after 责任领导: the value ends at ';' and a phrase follows."""
+    for k in range(a, b):
+        if s[k] in ";;":
+            values = phrase_values(s, k + 1, b, base)
+            if values:
+                end = k
+                while end > a and s[end - 1] == " ":
+                    end -= 1
+                return end, values
+    return b, []
 
 
 def find_role_part(block: str, base: int = 0) -> RolePart | None:
@@ -155,12 +209,24 @@ def find_role_part(block: str, base: int = 0) -> RolePart | None:
     j = start - 1
     while j >= 0 and block[j] == " ":
         j -= 1
+    before: list[LabelledValue] = []
     if j >= 0 and block[j] in "((":
         start = j
         closer = matched_brackets(block[j:]).get(0)
         end = j + closer + 1 if closer is not None else _line_end(block, first.start())
     else:
         end = _line_end(block, first.start())
+        # a phrase before the first label in the same bracket: (市发改委牵头,市财政局配合;完成时限:6月底前)
+        line_start = block.rfind("\n", 0, first.start()) + 1
+        for o, c in matched_brackets(block).items():
+            if line_start <= o < first.start() < c and block[o] in "((":
+                k = first.start()
+                while k > o + 1 and block[k - 1] in " ;;,,":
+                    k -= 1
+                before = phrase_values(block, o + 1, k, base) or []
+                if before:
+                    start, end = o, c + 1
+                break
     # following lines that begin with a label continue the role part
     while end < len(block):
         nxt = block.find("\n", end)
@@ -173,7 +239,7 @@ def find_role_part(block: str, base: int = 0) -> RolePart | None:
         end = _line_end(block, line_start)
     inside = [lm for lm in labels if start <= lm.start() < end]
     value_end = end - 1 if block[end - 1 : end] in ("))") and start < len(block) and block[start] in "((" else end
-    return RolePart(base + start, base + end, labelled_values(block, inside, value_end, base))
+    return RolePart(base + start, base + end, before + labelled_values(block, inside, value_end, base))
 
 
 def _line_end(s: str, i: int) -> int:

@@ -42,7 +42,10 @@ class Roles:
     first_listed_re: re.Pattern
     first_listed_note_re: re.Pattern
     lead_markers: str
-    phrase_res: tuple[re.Pattern, ...]
+    phrase_verbs: dict[str, str]
+    phrase_verb_re: re.Pattern
+    phrase_openers: tuple[str, ...]
+    deadline_clause_re: re.Pattern
     sentence_res: tuple[re.Pattern, ...]
 
 
@@ -58,6 +61,7 @@ class Grammar:
     collective_res: tuple[re.Pattern, ...]
     trailing_noise: tuple[str, ...]
     national_prefix: str
+    generic_after_deng: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,10 @@ def roles() -> Roles:
         first_listed_re=re.compile("|".join(d["first_listed_leads"])),
         first_listed_note_re=re.compile(d["first_listed_note"]),
         lead_markers="".join(d["lead_markers"]),
-        phrase_res=tuple(re.compile(p) for p in d["phrases"]),
+        phrase_verbs=d["phrase_verbs"],
+        phrase_verb_re=re.compile(f"(?:{_alternation(d['phrase_verbs'])})$"),
+        phrase_openers=tuple(d["phrase_openers"]),
+        deadline_clause_re=re.compile(d["deadline_clause"]),
         sentence_res=tuple(re.compile(p) for p in d["sentences"]),
     )
 
@@ -117,6 +124,7 @@ def grammar() -> Grammar:
         collective_res=tuple(re.compile(p) for p in d["collectives"]),
         trailing_noise=tuple(sorted(d["trailing_noise"], key=len, reverse=True)),
         national_prefix=d["national_prefix"],
+        generic_after_deng=frozenset(d["generic_after_deng"]),
     )
 
 
