@@ -216,3 +216,59 @@ def test_numbering_that_restarts_per_group_is_not_flagged_and_groups_pass_their_
     ]
     issues = doc.frames["quality_issues"]
     assert issues.filter(issues["check_name"].str.starts_with("numbering")).height == 0
+
+
+# --- regressions found in review: prose is not a role phrase ------------------------------------
+
+def test_regression_prose_in_brackets_is_not_a_role_phrase():
+    got = dict(roles_by_item(parse("p01_phrase_prose.txt")))
+    assert got["一/2"] == {}  # (政府牵头,社会参与)
+    assert got["一/5"] == {}  # (企业法定代表人对本单位负责)
+    assert got["一/6"] == {}  # (日常运营由物业服务中心负责)
+    assert got["一/7"] == {}  # 该项工作由各乡镇主要负责同志亲自负责。…: not the item's last sentence
+    assert got["一/8"] == {}
+    assert got["一/4"] == {"lead": ["市政府办公室"]}  # (由市政府办公室牵头)
+
+
+def test_regression_a_policy_document_with_one_phrase_is_not_a_division_notice():
+    from transforms.document import NoItemsFound
+
+    with pytest.raises(NoItemsFound):
+        parse("p03_policy_not_fengong.txt")
+
+
+def test_phrase_with_labels_in_the_same_bracket():
+    doc = parse("p02_phrase_with_labels.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市财政局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市财政局", "市住建局"], "lead": ["市发改委"]}),
+        ("一/3", {"co": ["市文旅局"], "lead": ["市商务局"]}),
+        ("一/4", {"lead": ["市商务局"]}),
+        ("一/5", {"co": ["市政务服务和大数据局"], "lead": ["市发改委"]}),
+    ]
+    assert leaders(doc)[1] == ["张伟"]
+    assert doc.frames["items"]["deadline_text"].to_list() == ["6月底前", None, None, "年底前", "年内"]
+
+
+def test_phrase_variants_with_you_deng_and_semicolons():
+    assert roles_by_item(parse("p37_phrase_variants.txt")) == [
+        ("一/1", {"co": ["市财政局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市财政局", "市住建局"], "lead": ["市发改委"]}),
+        ("一/3", {"co": ["市文旅局"], "lead": ["市商务局"]}),
+        ("一/4", {"responsible": ["市商务局"]}),
+        ("一/5", {"co": ["各县市区政府", "市直各部门"], "lead": ["市政务服务和大数据局"]}),
+        ("一/6", {"co": ["市乡村振兴局"], "lead": ["市农业农村局"]}),
+        ("一/7", {"responsible": ["市教育局", "市人社局"]}),
+    ]
+
+
+def test_state_council_phrases_with_a_deadline_clause():
+    doc = parse("p58_state_council_2020.txt")
+    assert [r for _, r in roles_by_item(doc)] == [
+        {"responsible": ["国务院各部门"]},
+        {"co": ["国务院各有关部门"], "lead": ["国家发展改革委"]},
+        {"lead": ["财政部"]},
+        {"responsible": ["人民银行", "银保监会"]},
+    ]
+    assert doc.frames["items"]["deadline_text"].to_list() == ["年内持续推进", "年内持续推进",
+                                                             "6月底前出台相关政策并持续推进", "年内持续推进"]
