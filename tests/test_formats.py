@@ -112,10 +112,10 @@ def test_web_page_in_gbk_is_decoded_and_the_encoding_recorded():
     assert len(doc.frames["items"]) == 4
 
 
-def test_docx_merged_cells_are_written_empty():
+def test_docx_cells_merged_down_are_ditto_marks_and_merged_across_are_empty():
     lines = docx_to_text(make_docx()).splitlines()
     assert lines[5] == "| 一、全力稳住经济增长 |  |  |  |  |  |"
-    assert lines[7] == "| 2 | 新开工亿元以上项目300个。 | 钱 宇 |  | 市重点局 | 年内持续推进 |"
+    assert lines[7] == "| 2 | 新开工亿元以上项目300个。 | 钱 宇 | 〃 | 市重点局 | 年内持续推进 |"
 
 
 def test_utf8_bom_text_is_recorded():

@@ -14,8 +14,8 @@ _MONTH_DAY = re.compile(r"(?<![\d年])(\d{1,2})月(\d{1,2})日")
 _MONTH = re.compile(r"(?<![\d年])(\d{1,2})月(?:份|底|末|中旬|上旬|下旬)?")
 _QUARTER = re.compile(r"([1-4一二三四])季度")
 _HALF = {"上半年": 6, "下半年": 12}
-_YEAR_END = re.compile(r"(?:(20\d\d)年)?(?:年内|年底|年末|全年|底前|内)")
-_YEAR = re.compile(r"(20\d\d)年")
+_YEAR_END = re.compile(r"年内|年底|年末|全年|20\d\d年底前|20\d\d年内")
+_YEAR = re.compile(r"(20\d\d)年(?!以来|起)")  # 2023年以来持续推进 names no deadline
 
 
 def _month_end(year: int, month: int) -> dt.date | None:
@@ -40,7 +40,8 @@ def deadline_date(text: str, year: int | None) -> dt.date | None:
             return None
     if m := _YEAR_MONTH.search(t):
         return _month_end(int(m[1]), int(m[2]))
-    y = int(m[1]) if (m := _YEAR.search(t)) else year
+    years = [int(x) for x in _YEAR.findall(t)]
+    y = years[-1] if years else year  # 2024年至2025年: by the end of the later one
     if y is None:
         return None
     if m := _MONTH_DAY.search(t):

@@ -132,28 +132,32 @@ def table_row_roles(text: str, node: Node, splitter: UnitSplitter) -> ItemDraft:
 
 
 def grid_row_roles(text: str, node: Node) -> ItemDraft:
-    """A row of a table whose cells can be seen (pipes, one cell per line, spaces): each cell is
-    read under its column's role; a merged (empty) lead cell and a lead group are inherited."""
+    """A row of a table whose cells can be seen (transforms/tables.py): each cell is read under its
+    column's role; merged cells and a lead group are inherited; continuation rows add units."""
     spans = {c: sp for c, sp in enumerate(node.cells) if sp is not None}
-    text_cells = [spans[c] for c, r in enumerate(node.columns) if r == "text" and c in spans]
-    if text_cells:
-        ts, te = text_cells[0][0], text_cells[-1][1]
-    else:
-        ts, te = node.body_start, node.body_start
+    first_text = next((c for c, r in enumerate(node.columns) if r == "text"), None)
+    ts = te = node.body_start
+    if first_text is not None and first_text in spans:  # the task: the text cells next to each other
+        c = first_text
+        ts, te = spans[c]
+        while c + 1 < len(node.columns) and node.columns[c + 1] == "text" and c + 1 in spans:
+            c += 1
+            te = spans[c][1]
     values: list[LabelledValue] = []
-    for c, role in enumerate(node.columns):
-        if c in spans and role not in ("no", "text"):
-            a, b = spans[c]
-            values.append(LabelledValue("", role, text[a:b], a, b, inherited=c in node.inherited_cols))
+    cells = [(c, sp, c in node.inherited_cols) for c, sp in spans.items()] + [(c, sp, False) for c, sp in node.more_cells]
+    for c, (a, b), inherited in cells:
+        role = node.columns[c]
+        if role in UNIT_ROLES or role in ("leader", "deadline"):
+            values.append(LabelledValue("", role, text[a:b], a, b, inherited=inherited))
     if node.group_lead and not any(v.role == "lead" for v in values):
         a, b = node.group_lead
         values.insert(0, LabelledValue("", "lead", text[a:b], a, b, inherited=True))
     if not values:
-        return ItemDraft(node, None, ts, te, layout="table")
+        return ItemDraft(node, None, ts, te, layout="table", ambiguous=node.ambiguous)
     own = [v for v in values if not v.inherited] or [LabelledValue("", "", "", te, te)]
-    start = min(v.start for v in own)
+    start = min([v.start for v in own] + [te])
     end = max([v.end for v in own] + [te])
-    return ItemDraft(node, RolePart(start, end, values), ts, te, layout="table")
+    return ItemDraft(node, RolePart(start, end, values), ts, te, ambiguous=node.ambiguous, layout="table")
 
 
 def _col_role(role: str) -> str:

@@ -25,10 +25,19 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "h1",
 _META_LINE = re.compile(r"(索引号|发文字号|文号|发布日期|成文日期|发文机关|发布机构)\s*[::]")
 
 
+def _span_attr(value) -> int:
+    """rowspan / colspan as written on real pages ("2", "2;", "abc", "0"): a count of at least 1."""
+    m = re.match(r"\s*(\d+)", str(value or ""))
+    if not m:
+        return 1  # as browsers do with rowspan="abc"
+    n = int(m.group(1))
+    return 500 if n == 0 else min(n, 500)  # rowspan="0": to the end of the table
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
-    merged: bool = False  # continues the cell above (rowspan / vMerge): written empty
+    merged: bool = False  # continues the cell above (rowspan / vMerge): written 〃
 
 
 def document_text(data: bytes, source_file: str) -> DecodedText:
@@ -50,16 +59,17 @@ def _cell_text(s: str) -> str:
         if out and not re.search(r"[。;;,,、::]$", out):
             out += "、" if len(ln) <= 20 and len(out.split("、")[-1]) <= 20 else ""
         out += ln
-    return out.replace("|", "｜")
+    return out.replace("|", "∣").replace("｜", "∣")  # a bar inside a cell is not a cell boundary
 
 
 def render_table(rows: list[list[Cell]]) -> list[str]:
-    """Pipe rows; a merged continuation cell is written empty."""
+    """Pipe rows; a cell merged with the one above is written 〃 (ditto), one merged with the one to
+    its left is written empty."""
     out = []
     for row in rows:
         if not row:
             continue
-        out.append("| " + " | ".join("" if c.merged else _cell_text(c.text) for c in row) + " |")
+        out.append("| " + " | ".join("〃" if c.merged else _cell_text(c.text) for c in row) + " |")
     return out
 
 
@@ -79,12 +89,12 @@ def _html_table_rows(table) -> list[list[Cell]]:
                 row.append(Cell("", merged=True))
                 pending[col] -= 1
                 col += 1
-            span = int(cell.get("colspan", 1) or 1)
-            rspan = int(cell.get("rowspan", 1) or 1)
+            span = _span_attr(cell.get("colspan"))
+            rspan = _span_attr(cell.get("rowspan"))
             row.append(Cell(cell.get_text("\n")))
             for k in range(span):
                 if k:
-                    row.append(Cell("", merged=True))
+                    row.append(Cell(""))  # merged with the cell to its left: the text is written once
                 if rspan > 1:
                     pending[col + k] = rspan - 1
             col += span
@@ -183,7 +193,7 @@ def _docx_table_rows(table) -> list[list[Cell]]:
         for k, cell in enumerate(r.cells):
             tc = cell._tc
             if tc is prev:  # gridSpan: the same cell repeated across columns
-                row.append(Cell("", merged=True))
+                row.append(Cell(""))
             elif k < len(above) and tc is above[k]:  # vMerge: continues the cell above
                 row.append(Cell("", merged=True))
             else:

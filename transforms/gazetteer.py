@@ -104,7 +104,9 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
                     evidence.add(code)
     scores = {c: s for c, s in scores.items() if c in evidence}
     if not scores:
-        return NATIONAL if re.search(r"国务院|^国家", title + "\n" + issuer) else None
+        # the State Council's own notice (国务院关于…, 国发〔2024〕6号), not a local one that mentions it
+        national = re.match(r"国务院|国家", title) or re.match(r"国务院", issuer)
+        return NATIONAL if national else None
     pl = places()
     by_name = {}
     for code in scores:

@@ -22,7 +22,8 @@ def _starts_name(s: str, i: int) -> bool:
 
 
 def cut_run_together(token: str) -> list[str] | None:
-    """钱宇李明华 -> [钱宇, 李明华]; None when the cut is ambiguous or there is nothing to cut."""
+    """王建国李明华 -> [王建国, 李明华]; None when the cut is ambiguous (钱宇李明华: 钱宇 + 李明华 or
+    钱宇李 + 明华, since 明 is a surname too)."""
     n = len(token)
     if n <= 3:
         return [token]
@@ -31,29 +32,50 @@ def cut_run_together(token: str) -> list[str] | None:
 
 
 def person_names(text: str, start: int, end: int) -> list[tuple[str, int, int, bool]]:
-    """(name, char_start, char_end, ambiguous) for each person named in text[start:end]."""
+    """(name, char_start, char_end, ambiguous) for each person named in text[start:end]; the span
+    covers the name as written (钱 宇), the name has no padding (钱宇)."""
     out = []
     pos = start
-    for part in _SEPARATORS.split(text[start:end]) + [""]:
+    for part in _SEPARATORS.split(text[start:end]):
         if not part:
             continue
         a = text.find(part, pos, end)
         pos = a + len(part)
-        # single characters separated by one space belong together: 钱 宇
-        tokens = [(m.group(), a + m.start()) for m in re.finditer(r"\S+", part)]
-        merged: list[tuple[str, int, int]] = []
-        for tok, ta in tokens:
-            if merged and len(tok) == 1 and len(merged[-1][0]) == 1:
-                merged[-1] = (merged[-1][0] + tok, merged[-1][1], ta + 1)
+        # single characters separated by spaces belong together: 钱 宇, 王 小 明
+        tokens = [(a + m.start(), a + m.end()) for m in re.finditer(r"\S+", part)]
+        groups: list[list[tuple[int, int]]] = []
+        for ta, tb in tokens:
+            if groups and tb - ta == 1 and all(y - x == 1 for x, y in groups[-1]):
+                groups[-1].append((ta, tb))
             else:
-                merged.append((tok, ta, ta + len(tok)))
-        for tok, ta, tb in merged:
-            pieces = cut_run_together(tok)
+                groups.append([(ta, tb)])
+        for g in groups:
+            chars = [k for x, y in g for k in range(x, y)]  # where each character of the name is written
+            name = "".join(text[k] for k in chars)
+            name = _strip_title(name)
+            offset = "".join(text[k] for k in chars).find(name)
+            chars = chars[offset:offset + len(name)]
+            pieces = cut_run_together(name)
             if pieces is None:
-                out.append((tok, ta, tb, True))
+                out.append((name, chars[0], chars[-1] + 1, True))
                 continue
-            k = ta
+            k = 0
             for p in pieces:
-                out.append((p, k, k + len(p), False))
+                out.append((p, chars[k], chars[k + len(p) - 1] + 1, False))
                 k += len(p)
     return out
+
+
+def _strip_title(name: str) -> str:
+    """市长王小明 / 王小明副市长 -> 王小明 (titles in person_names.yaml)."""
+    for t in _titles():
+        if name.startswith(t) and len(name) - len(t) >= 2:
+            return name[len(t):]
+        if name.endswith(t) and len(name) - len(t) >= 2:
+            return name[: -len(t)]
+    return name
+
+
+@lru_cache(maxsize=1)
+def _titles() -> tuple[str, ...]:
+    return tuple(sorted(vocab.data_yaml("person_names.yaml")["titles"], key=len, reverse=True))

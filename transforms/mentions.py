@@ -19,7 +19,7 @@ OPENERS = "((<〈《“「【[〔"
 CLOSERS = "))>〉》”」】]〕"
 _PAIR = dict(zip(OPENERS, CLOSERS))
 SEPARATORS = "、,,;;\n "
-_STRIP = " \t\n::;;,,。.、()()——-"
+_STRIP = " \t\n::;;,,。.、()()——-|｜"
 
 
 @dataclass

@@ -89,7 +89,8 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
     if meta.doc_kind is None:
         out.append(QualityIssue(doc_id, None, "warning", "doc_kind_unknown",
                                 "the notice names neither a five-year plan nor a government work report"))
-    with_units = set(asg.filter(~pl.col("inherited"))["item_id"].to_list())
+    # an item's own units, or units from a merged table cell above it (not a group's overall lead)
+    with_units = set(asg.filter(pl.col("role") != "overall_lead")["item_id"].to_list())
     last_id = items["item_id"][-1] if items.height else None
     for row in items.iter_rows(named=True):
         if row["item_id"] not in with_units:

@@ -79,7 +79,7 @@ def split_prefix(mention: str, jurisdiction: str | None, parent: str | None) -> 
     # where 国家 is the level word: 国家发展改革委 and 发展改革委 are one unit
     level = jurisdiction[-1] if jurisdiction and jurisdiction[-1] in vocab.grammar().level_chars else ""
     national = vocab.grammar().national_prefix
-    if not level and mention.startswith(national) and starts_with_function(mention[len(national):]):
+    if jurisdiction == "全国" and mention.startswith(national) and starts_with_function(mention[len(national):]):
         return "", mention[len(national):]
     if jurisdiction:
         for full in filter(None, ((parent or "") + jurisdiction, jurisdiction)):

@@ -89,6 +89,7 @@ class Outline:
     boilerplate_res: tuple[re.Pattern, ...]
     web_noise: tuple[str, ...]
     declared_count_re: re.Pattern
+    table_note_columns: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -207,6 +208,7 @@ def outline() -> Outline:
         boilerplate_res=tuple(re.compile(p) for p in d["boilerplate_from"]),
         web_noise=tuple(d["web_noise"]),
         declared_count_re=re.compile(d["declared_count"]),
+        table_note_columns=frozenset(d["table_note_columns"]),
     )
 
 
