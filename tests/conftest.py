@@ -14,6 +14,18 @@ EXPECTED = Path(__file__).parent / "expected"
 SEEDS = sorted(p.name for p in RAW.glob("*.txt"))
 
 
+def roles_by_item(doc) -> list[tuple[str, dict[str, list[str]]]]:
+    """[('一/1', {'lead': [...], 'co': [...]}), ...] for a parsed document, in document order."""
+    asg = doc.frames["assignments"]
+    out = []
+    for it in doc.frames["items"].iter_rows(named=True):
+        roles: dict[str, list[str]] = {}
+        for a in asg.filter(asg["item_id"] == it["item_id"]).sort("role", "ord").iter_rows(named=True):
+            roles.setdefault(a["role"], []).append(a["mention"])
+        out.append(("/".join(it["parent_nos"] + [it["item_no"]]), roles))
+    return out
+
+
 @pytest.fixture(scope="session")
 def parsed_seeds():
     from transforms.document import parse_document

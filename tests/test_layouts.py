@@ -10,24 +10,14 @@ import pytest
 
 from transforms.document import parse_document
 
+from conftest import roles_by_item
+
 FIXTURES = Path(__file__).parent / "fixtures" / "layouts"
 
 
 def parse(name: str):
     path = FIXTURES / name
     return parse_document(path.read_bytes(), name)
-
-
-def roles_by_item(doc) -> list[tuple[str, dict[str, list[str]]]]:
-    """[('一/1', {'lead': [...], 'co': [...]}), ...] in document order."""
-    asg = doc.frames["assignments"]
-    out = []
-    for it in doc.frames["items"].iter_rows(named=True):
-        roles: dict[str, list[str]] = {}
-        for a in asg.filter(asg["item_id"] == it["item_id"]).sort("role", "ord").iter_rows(named=True):
-            roles.setdefault(a["role"], []).append(a["mention"])
-        out.append(("/".join(it["parent_nos"] + [it["item_no"]]), roles))
-    return out
 
 
 def leaders(doc) -> list[list[str]]:

@@ -147,7 +147,8 @@ def grid_row_roles(text: str, node: Node) -> ItemDraft:
     cells = [(c, sp, c in node.inherited_cols) for c, sp in spans.items()] + [(c, sp, False) for c, sp in node.more_cells]
     for c, (a, b), inherited in cells:
         role = node.columns[c]
-        if role in UNIT_ROLES or role in ("leader", "deadline"):
+        if (role in UNIT_ROLES or role in ("leader", "deadline")) \
+                and not any(v.role == role and v.value == text[a:b] for v in values):
             values.append(LabelledValue("", role, text[a:b], a, b, inherited=inherited))
     if node.group_lead and not any(v.role == "lead" for v in values):
         a, b = node.group_lead

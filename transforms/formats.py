@@ -18,8 +18,9 @@ DOCX_SUFFIXES = (".docx",)
 TEXT_SUFFIXES = (".txt",)
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + DOCX_SUFFIXES
 
-_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form", "select", "iframe",
-              "button", "object", "svg")
+# not `form`: ASP.NET pages wrap the whole page in one
+_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "select", "iframe", "button",
+              "object", "svg", "input", "textarea")
 _BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
                "h6", "blockquote", "center", "dd", "dt", "dl", "pre", "tr", "caption"}
 _META_LINE = re.compile(r"(索引号|发文字号|文号|发布日期|成文日期|发文机关|发布机构)\s*[::]")
@@ -121,9 +122,21 @@ def _html_lines(node, out: list[str]) -> None:
             continue
         if child.name == "br":
             out.append("")
-        elif child.name == "table":
+        elif child.name == "table" and _is_data_table(child):
+            out.append("")
             out.extend(render_table(_html_table_rows(child)))
             out.append("")
+        elif child.name in ("table", "tbody", "thead", "tr", "td", "th"):  # a layout table: its cells are blocks
+            out.append("")
+            _html_lines(child, out)
+            out.append("")
+        elif child.name == "ol":  # an ordered list's numbers are not in its text: write them
+            k = _span_attr(child.get("start"))
+            for li in child.find_all("li", recursive=False):
+                out.append(f"{k}.")
+                _html_lines(li, out)
+                out.append("")
+                k += 1
         elif child.name in _BLOCK_TAGS:
             out.append("")
             _html_lines(child, out)
@@ -132,20 +145,48 @@ def _html_lines(node, out: list[str]) -> None:
             _html_lines(child, out)
 
 
-def _marks(el) -> int:
-    """Sentences, plus a heavy weight for each table of assignments (not layout or metadata tables)."""
-    tables = [t for t in el.find_all("table") if re.search(r"牵头|责任单位|责任部门|配合|协办", t.get_text())]
-    return el.get_text().count("。") + 20 * len(tables)
+def _is_data_table(table) -> bool:
+    """A table of cells (rows of tasks and units), not one that lays out the page: no table inside
+    it, and at least two rows of two cells or more."""
+    if table.find("table") is not None:
+        return False
+    rows = [tr for tr in table.find_all("tr") if len(tr.find_all(["td", "th"], recursive=False)) >= 2]
+    return len(rows) >= 2
+
+
+_ASSIGNMENT_WORDS = re.compile(r"牵头|责任单位|责任部门|配合|协办|负责")
+
+
+def _assignment_tables(el) -> int:
+    return sum(1 for t in el.find_all("table") if _is_data_table(t) and _ASSIGNMENT_WORDS.search(t.get_text()))
+
+
+def _in_data_table(el) -> bool:
+    if el.name == "table":
+        return _is_data_table(el)
+    if el.name in ("tbody", "thead", "tr", "td", "th"):
+        table = el.find_parent("table")
+        return table is not None and _is_data_table(table)
+    return False
+
+
+def _weight(el) -> int:
+    """How much of the notice an element holds: its role words (牵头, 责任单位…), or failing any,
+    its sentences. A sidebar of news has sentences but no role words."""
+    text = el.get_text()
+    return len(_ASSIGNMENT_WORDS.findall(text)) or text.count("。") / 100
 
 
 def main_content(soup):
-    """The smallest element that holds nearly all of the page's sentences and tables."""
+    """The smallest element that holds every table of assignments and nearly all role words."""
     node = soup.body or soup
-    total = _marks(node)
     while True:
+        tables, weight = _assignment_tables(node), _weight(node)
         best = None
         for child in node.find_all(recursive=False):
-            if _marks(child) >= 0.9 * total and total > 0:
+            if child.name in ("ol", "ul", "li", "p") or _in_data_table(child):
+                continue  # a list or a table of cells is content, not a container of it
+            if weight and _assignment_tables(child) == tables and _weight(child) >= 0.9 * weight:
                 best = child
                 break
         if best is None:

@@ -97,9 +97,13 @@ class TableGrid:
         cells = (list(cells) + [None] * len(self.columns))[: len(self.columns)]
         text_cols = [c for c, r in enumerate(self.columns) if r == "text"]
         has_text = any(cells[c] is not None and not self._is_merged_mark(text, cells[c]) for c in text_cols)
+        own_number = no.strip() not in ("",) + MERGED_MARKS
         if not has_text and self.last_node is not None:
-            self._continue(text, cells)  # the task cell is merged: more units for the row above
-            return
+            if not own_number:
+                self._continue(text, cells)  # number and task merged: more units for the row above
+                return
+            for c in text_cols:  # a numbered row of its own whose task cell is merged with the one above
+                cells[c] = self.last[c] if self.last else None
         inherited = []
         for c, role in enumerate(self.columns):
             merged = self._is_merged_mark(text, cells[c])
@@ -190,7 +194,7 @@ class TableGrid:
         if m:
             self.row(text, m.group(1), spans[0][0], spans[0][1], cells, place)
             return 1
-        if not first and self.last_node is not None:  # a continuation row
+        if (not first or first in MERGED_MARKS) and self.last_node is not None:  # a continuation row
             self._continue(text, cells)
             return 1
         if len(full) == 1:
