@@ -159,3 +159,44 @@ def test_web_page_and_word_file_in_raw_load_into_the_warehouse(tmp_path):
     finally:
         con.close()
     assert [(q["source_file"], q["stage"]) for q in result.quarantined] == [("scan.pdf", "decode")]
+
+
+def test_web_page_saved_as_txt_is_read_as_a_web_page():
+    data = (FIXTURES / "pipe_table.html").read_bytes()
+    doc = parse_document(data, "saved_page.txt")
+    assert doc.frames["documents"]["encoding"][0] == "html/utf-8"
+    assert len(doc.frames["items"]) == 4
+
+
+def make_numbered_docx() -> bytes:
+    """Items numbered by Word (List Number), a 序号 column typed, a nested table in a co cell."""
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("荆州市人民政府办公室关于印发2024年政府工作报告重点工作分工方案的通知")
+    d.add_paragraph("一、重点工作")
+    d.add_paragraph("完成全市国土空间总体规划报批。(牵头单位:市自然资源和规划局)", style="List Number")
+    d.add_paragraph("持续优化营商环境。(牵头单位:市发改委)", style="List Number")
+    d.add_paragraph("二、重点项目")
+    t = d.add_table(rows=2, cols=4)
+    for c, h in enumerate(["序号", "重点工作", "牵头单位", "配合单位"]):
+        t.cell(0, c).text = h
+    for c, v in enumerate(["1", "稳定外贸。", "市商务局"]):
+        t.cell(1, c).text = v
+    inner = t.cell(1, 3).add_table(rows=2, cols=1)
+    inner.cell(0, 0).text = "市财政局"
+    inner.cell(1, 0).text = "荆州海关"
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def test_docx_automatic_numbering_and_nested_tables_are_read():
+    from conftest import roles_by_item
+
+    doc = parse_document(make_numbered_docx(), "numbered.docx")
+    assert roles_by_item(doc) == [
+        ("一/1", {"lead": ["市自然资源和规划局"]}),
+        ("一/2", {"lead": ["市发改委"]}),
+        ("1", {"co": ["市财政局", "荆州海关"], "lead": ["市商务局"]}),
+    ]

@@ -35,6 +35,9 @@ def _span_attr(value) -> int:
     return 500 if n == 0 else min(n, 500)  # rowspan="0": to the end of the table
 
 
+_HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
@@ -46,10 +49,10 @@ def document_text(data: bytes, source_file: str) -> DecodedText:
     name = source_file.lower()
     if name.endswith(DOCX_SUFFIXES):
         return DecodedText(docx_to_text(data), "docx")
-    if name.endswith(HTML_SUFFIXES):
-        decoded = decode_bytes(data)
+    decoded = decode_bytes(data)
+    if name.endswith(HTML_SUFFIXES) or _HTML_START.match(decoded.text):  # also a page saved as .txt
         return DecodedText(html_to_text(decoded.text), f"html/{decoded.encoding}")
-    return decode_bytes(data)
+    return decoded
 
 
 def _cell_text(s: str) -> str:
@@ -224,7 +227,19 @@ def html_to_text(html: str) -> str:
 
 # --- DOCX ------------------------------------------------------------------------------------
 
-def _docx_table_rows(table) -> list[list[Cell]]:
+def _docx_cell_text(tc, numbering: _DocxNumbering) -> str:
+    """A cell's paragraphs, nested tables included, each with its automatic number (序号 cells are
+    often numbered by Word, not typed)."""
+    out = []
+    for p in tc.iter(f"{_W}p"):
+        t = "".join(x.text or "" for x in p.iter(f"{_W}t")).strip()
+        label = numbering.label(p)
+        if t or label:
+            out.append(label + t)
+    return "\n".join(out)
+
+
+def _docx_table_rows(table, numbering: _DocxNumbering) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     above: list = []
     for r in table.rows:
@@ -238,12 +253,93 @@ def _docx_table_rows(table) -> list[list[Cell]]:
             elif k < len(above) and tc is above[k]:  # vMerge: continues the cell above
                 row.append(Cell("", merged=True))
             else:
-                row.append(Cell(cell.text))
+                row.append(Cell(_docx_cell_text(tc, numbering)))
             tcs.append(tc)
             prev = tc
         above = tcs
         rows.append(row)
     return rows
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+class _DocxNumbering:
+    """Word's automatic numbering (List Number styles, numPr): the numbers are not in the text, so
+    they are written in front of each paragraph as Word shows them ("1." "(一)" "一、")."""
+
+    def __init__(self, document):
+        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}  # numId -> ilvl -> (fmt, text, start)
+        self.counters: dict[str, list[int]] = {}
+        self.styles = {st.style_id: st for st in document.styles if getattr(st, "style_id", None)}
+        try:
+            root = document.part.numbering_part.element
+        except (NotImplementedError, KeyError, AttributeError):
+            return
+        abstract = {}
+        for an in root.iter(f"{_W}abstractNum"):
+            lv = {}
+            for lvl in an.iter(f"{_W}lvl"):
+                get = lambda tag: (lvl.find(f"{_W}{tag}").get(f"{_W}val") if lvl.find(f"{_W}{tag}") is not None else None)  # noqa: E731
+                lv[int(lvl.get(f"{_W}ilvl"))] = (get("numFmt") or "decimal", get("lvlText") or "", int(get("start") or 1))
+            abstract[an.get(f"{_W}abstractNumId")] = lv
+        for num in root.iter(f"{_W}num"):
+            ref = num.find(f"{_W}abstractNumId")
+            if ref is not None:
+                self.levels[num.get(f"{_W}numId")] = abstract.get(ref.get(f"{_W}val"), {})
+
+    def _num_pr(self, p):
+        ppr = p.find(f"{_W}pPr")
+        style = None
+        if ppr is not None:
+            npr = ppr.find(f"{_W}numPr")
+            if npr is not None:
+                return npr
+            ps = ppr.find(f"{_W}pStyle")
+            style = ps.get(f"{_W}val") if ps is not None else None
+        seen = set()
+        while style and style not in seen:  # a list style carries its numbering
+            seen.add(style)
+            st = self.styles.get(style)
+            if st is None:
+                return None
+            sppr = st.element.find(f"{_W}pPr")
+            npr = sppr.find(f"{_W}numPr") if sppr is not None else None
+            if npr is not None:
+                return npr
+            style = st.base_style.style_id if st.base_style is not None else None
+        return None
+
+    def label(self, p) -> str:
+        npr = self._num_pr(p)
+        if npr is None:
+            return ""
+        nid = npr.find(f"{_W}numId")
+        ilvl_el = npr.find(f"{_W}ilvl")
+        num_id = nid.get(f"{_W}val") if nid is not None else None
+        ilvl = int(ilvl_el.get(f"{_W}val")) if ilvl_el is not None else 0
+        levels = self.levels.get(num_id)
+        if not levels or ilvl not in levels:
+            return ""
+        counts = self.counters.setdefault(num_id, [0] * 9)
+        fmt, text, start = levels[ilvl]
+        counts[ilvl] = counts[ilvl] + 1 if counts[ilvl] else start
+        for k in range(ilvl + 1, 9):
+            counts[k] = 0
+        for k in range(ilvl + 1):
+            if f"%{k + 1}" in text:
+                f = levels.get(k, (fmt, "", 1))[0]
+                n = counts[k] or levels.get(k, (fmt, "", 1))[2]
+                text = text.replace(f"%{k + 1}", _format_number(n, f))
+        return text
+
+
+def _format_number(n: int, fmt: str) -> str:
+    if fmt.startswith(("chinese", "ideograph", "taiwanese", "japaneseCounting")):
+        import cn2an
+
+        return cn2an.an2cn(n)
+    return str(n)
 
 
 def docx_to_text(data: bytes) -> str:
@@ -256,14 +352,15 @@ def docx_to_text(data: bytes) -> str:
     except Exception as e:
         raise UnreadableDocument(f"the file is not a readable .docx ({type(e).__name__}: {e})") from e
     lines: list[str] = []
+    numbering = _DocxNumbering(document)
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             t = Paragraph(child, document).text.strip()
             if t:
-                lines.append(t)
+                lines.append(numbering.label(child) + t)
         elif tag == "tbl":
-            lines.extend(render_table(_docx_table_rows(Table(child, document))))
+            lines.extend(render_table(_docx_table_rows(Table(child, document), numbering)))
     if not lines:
         raise UnreadableDocument("the .docx has no text")
     return "\n".join(lines) + "\n"
