@@ -207,6 +207,12 @@ def _explain(e: OSError, doing: str) -> str:
     return f"{doing} failed: {e.strerror or e}"
 
 
+def _writable(path: Path) -> bool:
+    """Writable by this process (not a read-only file system), and not made read-only on purpose: a
+    file or folder without any write bit (chmod a-w) counts as read-only even for root."""
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
 def check_writable(warehouse: Path) -> None:
     """Fail before any work when the warehouse cannot be written (read-only folder, file or disk)."""
     folder = warehouse.parent
@@ -214,11 +220,11 @@ def check_writable(warehouse: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise wh.WarehouseError(_explain(e, f"creating the warehouse folder {folder}")) from e
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not _writable(folder):
         raise wh.WarehouseError(
             f"the warehouse folder {folder} is read-only: a run writes {warehouse.name}.lock and "
             f"{warehouse.name}.staging next to the warehouse. Make it writable, or pass --warehouse PATH")
-    if warehouse.exists() and not os.access(warehouse, os.W_OK):
+    if warehouse.exists() and not _writable(warehouse):
         raise wh.WarehouseError(f"the warehouse file {warehouse} is read-only; nothing was changed. "
                                 "Make it writable (chmod u+w), or pass --warehouse PATH")
 

@@ -45,6 +45,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise WarehouseError(f"cannot open the warehouse {path}: {msg}") from e
     if not read_only:
         ensure_schema(con)
+        # DDL left in the write-ahead log can make a crashed file unopenable: DuckDB's WAL replay of
+        # CREATE/ALTER with a DEFAULT expression fails ("GetDefaultDatabase with no default database
+        # set", duckdb/duckdb#18259, #20543). Checkpointed, the log holds only data changes.
+        con.execute("CHECKPOINT")
     return con
 
 
