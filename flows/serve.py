@@ -78,8 +78,12 @@ def deployment_parameters(raw: str, warehouse: str, batch_size: int, max_file_mb
 def check_cron(cron: str) -> None:
     """Raise ValueError when `cron` is not a cron expression Prefect accepts."""
     from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
 
-    CronSchedule(cron=cron)
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError as e:
+        raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
 
 
 def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT):

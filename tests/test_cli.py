@@ -167,7 +167,8 @@ def test_a_read_only_warehouse_is_a_clear_error_and_nothing_is_written(read_only
 def test_serve_refuses_a_bad_cron_and_builds_a_cron_deployment_with_absolute_paths(tmp_path, cli_env):
     (tmp_path / "raw").mkdir()
     r = run(["serve", "--cron", "every minute"], tmp_path, cli_env)
-    assert r.returncode == 2 and "fengong: --cron 'every minute' is not a cron expression" in r.stderr
+    assert r.returncode == 2
+    assert r.stderr == "fengong: --cron 'every minute' is not a cron expression: Invalid cron string: \"every minute\"\n"
     from flows.serve import build_deployment, deployment_parameters
 
     d = build_deployment("*/15 * * * *", deployment_parameters("raw", "warehouse/fengong.duckdb", 100, 5.0, False))
@@ -176,6 +177,26 @@ def test_serve_refuses_a_bad_cron_and_builds_a_cron_deployment_with_absolute_pat
     assert d.parameters["raw_dir"] == str(Path("raw").absolute())
     assert d.parameters["warehouse"] == str(Path("warehouse/fengong.duckdb").absolute())
     assert d.parameters["project_dir"] == str(Path.cwd())
+
+
+def test_prefect_yaml_describes_the_deployment_serve_runs():
+    """The `prefect deploy` equivalent (prefect.yaml, for a team with a Prefect server) stays in step with
+    `fengong serve`: same flow, deployment name, default cron and parameter names."""
+    import inspect
+
+    import yaml
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT
+    from flows.pipeline import ingest
+    from flows.serve import deployment_parameters
+
+    config = PrefectYamlModel.model_validate(yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8")))
+    (d,) = config.deployments
+    assert (d.name, d.entrypoint) == (DEFAULT_DEPLOYMENT, "flows/pipeline.py:ingest")
+    assert [s.cron for s in d.schedules] == [DEFAULT_CRON] and d.concurrency_limit == 1
+    assert set(d.parameters) <= set(deployment_parameters("raw", "w.duckdb", 100, 5.0, False))
+    assert set(d.parameters) <= set(inspect.signature(ingest.fn).parameters)
 
 
 @pytest.mark.skipif(not os.environ.get("FENGONG_SLOW_TESTS"),

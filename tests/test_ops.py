@@ -314,6 +314,10 @@ def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(projec
     (raw / "truncated.txt").write_text(text + "\n", encoding="utf-8")
     fixed, _ = run(project)
     assert (fixed["changed_files"], fixed["loaded"], fixed["still_quarantined"]) == (1, 1, 3)
+    # a bad file that is removed is no longer listed
+    (raw / "empty.txt").unlink()
+    assert run(project)[0]["still_quarantined"] == 2
+    assert query(project, "SELECT count(*) FROM quarantine WHERE source_file = 'empty.txt'") == [(0,)]
 
 
 def test_same_content_under_two_names_is_loaded_once_and_both_names_are_recorded(project):
