@@ -86,6 +86,31 @@ def check_cron(cron: str) -> None:
         raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
 
 
+def _options(cron: str, parameters: dict, name: str) -> dict:
+    from prefect.deployments.runner import EntrypointType
+
+    return dict(name=name, cron=cron, parameters=parameters, entrypoint_type=EntrypointType.MODULE_PATH,
+                description="fengong: load new and changed notices from raw/ into the warehouse")
+
+
+def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT):
+    """The deployment `fengong serve` registers: the ingest flow on `cron` (for inspection and tests)."""
+    from flows.pipeline import ingest
+
+    return ingest.to_deployment(**_options(cron, parameters, name))
+
+
+def check_cron(cron: str) -> None:
+    """Raise ValueError when `cron` is not a cron expression Prefect accepts."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError as e:
+        raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
+
+
 def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT):
     """The deployment `fengong serve` runs: the ingest flow, importable by module path, on `cron`."""
     from prefect.deployments.runner import EntrypointType
@@ -111,16 +136,21 @@ def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # A project folder has a warehouse/ data folder, and a `python -m` child started there would import it
+    # as a namespace package before the editable install's finder is asked; the package root goes first.
+    package_root = str(Path(__file__).resolve().parents[1])
+    os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
     try:
-        from prefect import serve as prefect_serve
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        deployment = build_deployment(cron, parameters, name)
+        from flows.pipeline import ingest
+
         progress(f"fengong: serving deployment fengong-ingest/{name} on cron '{cron}' "
                  f"(raw {parameters['raw_dir']}, warehouse {parameters['warehouse']})")
-        # prefect read its settings when it was imported, maybe before the server's address was known
+        # prefect read its settings when it was imported, maybe before the server's address was known.
+        # flow.serve runs each flow run in a spawned process from the flow object itself.
         with temporary_settings({PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
-            prefect_serve(deployment, limit=1, pause_on_shutdown=False)
+            ingest.serve(**_options(cron, parameters, name), limit=1, pause_on_shutdown=False)
     except KeyboardInterrupt:
         progress("fengong: serve stopped")
     finally:
