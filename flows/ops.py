@@ -100,14 +100,21 @@ def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_
     out = []
     for p in steps.discover(raw):
         name = p.relative_to(raw).as_posix()
-        size = p.stat().st_size
+        try:
+            size = p.stat().st_size
+            sha = sha256_file(p)
+        except FileNotFoundError:
+            continue  # removed while the folder was listed: gone, like any other removed file
+        except OSError as e:  # quarantined with the reason, read again by the next run
+            out.append(RawFile(p, name, 0, "", f"cannot read {name}: {e.strerror or e}"))
+            continue
         problem = None
         if not allow_outside_raw and not p.resolve().is_relative_to(real_raw):
             problem = f"{name} is a link to {p.resolve()}, outside raw/; pass --allow-outside-raw to read it"
         elif size > limit:
             problem = (f"{name} is {size / 2**20:.1f} MB, larger than the {max_file_mb:g} MB limit for one notice; "
                        "split it into one file per notice (or raise --max-file-mb)")
-        out.append(RawFile(p, name, size, sha256_file(p), problem))
+        out.append(RawFile(p, name, size, sha, problem))
     return out
 
 
@@ -159,7 +166,7 @@ def plan_run(con, files: list[RawFile], parser_version: str, decisions: str, for
             status = "changed"
         plan.new += status == "new"
         plan.changed += status == "changed"
-        q_current = q is not None and q[0] == f.sha256 and (
+        q_current = q is not None and bool(f.sha256) and q[0] == f.sha256 and (
             q[1] == "read" and q[4] == f.problem or q[1] != "load" and q[2:4] == (parser_version, decisions))
         loaded_current = docs.get(f.doc_id) == (parser_version, decisions)
         if not force and q_current:
@@ -481,7 +488,8 @@ def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, re
                c: Counts, t0: float) -> None:
     if plan.clear_quarantine:
         wh.clear_quarantine(con, plan.clear_quarantine)
-    q_rows = [{"source_file": f.name, "sha256": f.sha256, "stage": "read", "reason": f.problem} for f in plan.refuse]
+    q_rows = [{"source_file": f.name, "sha256": f.sha256 or None, "stage": "read", "reason": f.problem}
+              for f in plan.refuse]
     links = [(f.name, f.doc_id, f.sha256) for f in plan.link]
     reviewed = vocab.read_reviewed(vocab.REVIEWED_ALIASES)
     done = 0

@@ -381,6 +381,24 @@ def test_a_link_in_raw_to_a_file_outside_is_quarantined_unread(project, tmp_path
     assert stage == "read" and reason == f"link.txt is a link to {secret}, outside raw/; pass --allow-outside-raw to read it"
 
 
+def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):
+    add_notice(project)
+    real = ops.sha256_file
+
+    def flaky(path):
+        if path.name == "new notice.txt":
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path)
+
+    monkeypatch.setattr(ops, "sha256_file", flaky)
+    summary, said = run(project)
+    assert (summary["quarantined"], summary["skipped"]) == (1, 5)
+    assert "QUARANTINED new notice.txt [read]: cannot read new notice.txt: Input/output error" in said
+    monkeypatch.undo()
+    summary, _ = run(project)
+    assert (summary["loaded"], summary["still_quarantined"]) == (1, 0)
+
+
 LARGE_FILES = """
 import json, resource, sys, time
 from pathlib import Path
