@@ -11,7 +11,7 @@ Readers (`fengong sql`, notebooks with read_only=True) keep the file they opened
 warehouse path a new inode and the old one lives until its last reader closes. A run killed at any
 point leaves the published warehouse as it was; the next run deletes the stale staging copy.
 
-No Prefect here: the flow in flows/pipeline.py passes its tasks in as `read` and `parse`.
+No Prefect here: the flow in flows/pipeline.py passes `parsed_batches`, parse_in_order with its Prefect tasks.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import polars as pl
@@ -429,8 +429,7 @@ def functions_frame() -> pl.DataFrame:
 def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_size: int = 100,
                review_file: str | None = None, force: bool = False, allow_outside_raw: bool = False,
                max_file_mb: float = DEFAULT_MAX_FILE_MB, lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
-               project_dir: str | None = None, read: Callable = steps.read_files,
-               parse: Callable = steps.parse_and_validate, progress: Callable = _progress,
+               project_dir: str | None = None, parsed_batches: Callable | None = None, progress: Callable = _progress,
                triggered_by: str = "manual", flow_run_id: str | None = None) -> dict:
     """One incremental run. Raises RefusedInput (bad --raw) or WarehouseError (cannot write)."""
     started = dt.datetime.now()
@@ -450,7 +449,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
         progress(f"{len(files)} notice file(s) in {raw}: {plan.new} new, {plan.changed} changed, "
                  f"{plan.reprocessed} to reprocess{' (--force)' if force and plan.reprocessed else ''}, "
                  f"{len(plan.skip)} unchanged (skipped)")
-        _load_plan(con, raw, plan, pv, dv, batch_size, read, parse, progress, c, t0)
+        _load_plan(con, raw, plan, pv, dv, batch_size, parsed_batches or parse_in_order, progress, c, t0)
         present = [f.name for f in files]
         retired = wh.retire_missing(con, present)
         c.retired = len(retired)
@@ -484,8 +483,18 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
     return summary.as_dict()
 
 
-def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, read, parse, progress,
-               c: Counts, t0: float) -> None:
+def parse_in_order(path_batches: list[list[Path]], raw: Path, reviewed, read: Callable = steps.read_files,
+                   parse: Callable = steps.parse_and_validate) -> Iterator[tuple[list[steps.SourceFile], steps.BatchResult]]:
+    """Read and parse batch after batch; yields (files, result) in batch order. The flow passes its
+    Prefect tasks as `read` and `parse`; any iterator of the same shape will do (the loader takes
+    batches in the order they come)."""
+    for paths in path_batches:
+        files = read(paths, raw)
+        yield files, parse(files, reviewed)
+
+
+def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, parsed_batches: Callable,
+               progress, c: Counts, t0: float) -> None:
     if plan.clear_quarantine:
         wh.clear_quarantine(con, plan.clear_quarantine)
     q_rows = [{"source_file": f.name, "sha256": f.sha256 or None, "stage": "read", "reason": f.problem}
@@ -493,8 +502,10 @@ def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, re
     links = [(f.name, f.doc_id, f.sha256) for f in plan.link]
     reviewed = vocab.read_reviewed(vocab.REVIEWED_ALIASES)
     done = 0
-    for batch in batches(plan.process, batch_size):
-        result = parse(read([f.path for f in batch], raw), reviewed)
+    by_name = {f.name: f for f in plan.process}
+    path_batches = [[f.path for f in b] for b in batches(plan.process, batch_size)]
+    for files, result in parsed_batches(path_batches, raw, reviewed):
+        batch = [by_name[sf.name] for sf in files]
         for d in result.parsed:
             d.frames["documents"] = d.frames["documents"].with_columns(pl.lit(dv).alias("decisions_version"))
         failed = wh.load_documents(con, result.parsed)

@@ -12,6 +12,7 @@ plan, lock, staging, retire) is plain Python in flows/ops.py; this module adds P
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from prefect import flow, task
@@ -52,5 +53,6 @@ def ingest(raw_dir: str = "raw", warehouse: str = ops.DEFAULT_WAREHOUSE, batch_s
     triggered_by, flow_run_id = _trigger()
     return ops.run_ingest(raw_dir=raw_dir, warehouse=warehouse, batch_size=batch_size, review_file=review_file,
                           force=force, allow_outside_raw=allow_outside_raw, max_file_mb=max_file_mb,
-                          lock_wait_s=lock_wait_s, project_dir=project_dir, read=read_batch, parse=parse_batch,
+                          lock_wait_s=lock_wait_s, project_dir=project_dir,
+                          parsed_batches=partial(ops.parse_in_order, read=read_batch, parse=parse_batch),
                           triggered_by=triggered_by, flow_run_id=flow_run_id)
