@@ -423,6 +423,8 @@ def large_files_run(tmp_path: Path, mb: float) -> tuple[dict, list[tuple]]:
     no_items = "各单位要认真贯彻落实会议精神,切实加强组织领导,确保各项工作任务落到实处。\n"
     p = python(LARGE_FILES, tmp_path, notice, no_items, str(mb), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = p.communicate(timeout=120)
+    for big in (tmp_path / "raw").glob("big *.txt"):
+        big.unlink()  # pytest keeps the last three temporary folders; not with 100 MB each
     assert p.returncode == 0, stderr
     out = json.loads(stdout.splitlines()[-1])
     return out, query(tmp_path, "SELECT source_file, stage, reason FROM quarantine ORDER BY 1")
