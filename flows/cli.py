@@ -1,4 +1,4 @@
-"""fengong command line: run, quality, export, sql. Every command has --help."""
+"""fengong command line: run, serve, prune, quality, export, sql. Every command has --help."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-DEFAULT_WAREHOUSE = "warehouse/fengong.duckdb"
+from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
 
 
 def _prefect_env() -> None:
@@ -20,35 +20,86 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+def _check_inputs(args: argparse.Namespace) -> bool:
+    """Refuse a bad --raw or an unwritable warehouse before Prefect starts (it takes ~10 s)."""
+    from flows.ops import RefusedInput, check_raw_dir, check_writable
+    from warehouse.load import WarehouseError
+
+    try:
+        check_raw_dir(args.raw, args.allow_outside_raw)
+        check_writable(Path(args.warehouse))
+    except (RefusedInput, WarehouseError) as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    raw = Path(args.raw)
-    if not raw.is_dir():
-        print(f"fengong: no folder {raw}: put notice files (.txt) there, or pass --raw DIR", file=sys.stderr)
+    if not _check_inputs(args):
         return 2
     _prefect_env()
+    from flows.ops import RefusedInput
     from flows.pipeline import ingest
     from warehouse.load import WarehouseError
 
     print("fengong: starting Prefect (ephemeral; the first run on a machine migrates its database, ~30 s)", flush=True)
     try:
-        summary = ingest(raw_dir=str(raw), warehouse=args.warehouse, batch_size=args.batch_size)
-    except WarehouseError as e:
+        summary = ingest(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
+                         allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
+                         lock_wait_s=args.wait)
+    except (WarehouseError, RefusedInput) as e:
         print(f"fengong: {e}", file=sys.stderr)
         return 2
-    share = summary["mentions_resolved"] / summary["mentions"] if summary["mentions"] else 1.0
-    fshare = summary["units_with_function"] / summary["units"] if summary["units"] else 1.0
+    s = summary
+    share = s["mentions_resolved"] / s["mentions"] if s["mentions"] else 1.0
+    fshare = s["units_with_function"] / s["units"] if s["units"] else 1.0
     print(
-        f"fengong: done in {summary['seconds']}s: {summary['files_seen']} seen, {summary['parsed']} parsed, "
-        f"{summary['quarantined']} quarantined, {summary['loaded']} loaded into {summary['warehouse']}\n"
-        f"fengong: units: {summary['mentions_resolved']}/{summary['mentions']} mentions resolved ({share:.1%}), "
-        f"{summary['units_with_function']}/{summary['units']} units with a function ({fshare:.1%}); "
-        f"{summary['unresolved']} unresolved name(s) listed in {summary['review_file']}"
+        f"fengong: done in {s['seconds']}s: {s['files_seen']} seen ({s['new_files']} new, {s['changed_files']} changed, "
+        f"{s['reprocessed']} reprocessed, {s['skipped']} unchanged and skipped), {s['parsed']} parsed, "
+        f"{s['quarantined']} quarantined, {s['loaded']} loaded, {s['retired']} retired into {s['warehouse']}\n"
+        f"fengong: units: {s['mentions_resolved']}/{s['mentions']} mentions resolved ({share:.1%}), "
+        f"{s['units_with_function']}/{s['units']} units with a function ({fshare:.1%}); "
+        f"{s['unresolved']} unresolved name(s) listed in {s['review_file']}"
     )
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
-    if args.strict and summary["quarantined"]:
-        print("fengong: --strict: some documents were quarantined (see the quarantine table)", file=sys.stderr)
+    if args.strict and summary["still_quarantined"]:
+        print(f"fengong: --strict: {summary['still_quarantined']} file(s) in {args.raw} are quarantined "
+              "(see the quarantine table)", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not _check_inputs(args):
+        return 2
+    _prefect_env()
+    from flows.serve import check_cron, deployment_parameters, serve
+
+    try:
+        check_cron(args.cron)
+    except ValueError as e:
+        print(f"fengong: --cron {args.cron!r} is not a cron expression: {e}", file=sys.stderr)
+        return 2
+    serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
+                                           args.allow_outside_raw), name=args.name,
+          progress=lambda m: print(m, flush=True))
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from flows.ops import prune
+    from warehouse.load import WarehouseError
+
+    try:
+        docs = prune(args.warehouse, dry_run=args.dry_run, lock_wait_s=args.wait)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
+        return 2
+    verb = "would delete" if args.dry_run else "deleted"
+    for doc_id, name, retired_at in docs:
+        print(f"fengong: {verb} {name} ({doc_id}, retired {retired_at:%Y-%m-%d %H:%M})")
+    print(f"fengong: {verb} {len(docs)} retired document(s)" + ("" if docs else " (nothing is retired)"))
     return 0
 
 
@@ -134,15 +185,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="parse every notice in raw/ and load it into DuckDB",
-                       description="Parse, normalise unit names, validate and load every notice in --raw. "
-                                   "Bad files are quarantined with a reason; the others still load.")
-    r.add_argument("--raw", default="raw", help="folder of notice files (default: raw)")
-    r.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
-    r.add_argument("--strict", action="store_true", help="exit 1 when any document is quarantined")
-    r.add_argument("--batch-size", type=int, default=100, help="documents per Prefect task (default: 100)")
+    r = sub.add_parser("run", help="load the new and changed notices in raw/ into DuckDB",
+                       description="Parse, normalise unit names, validate and load the notices in --raw that are new "
+                                   "or changed since the last run (by sha256); unchanged files are skipped. Bad files "
+                                   "are quarantined with a reason; the others still load. Files gone from --raw are "
+                                   "marked retired (see `fengong prune`).")
+    _run_options(r)
+    r.add_argument("--force", action="store_true", help="reprocess every file, changed or not")
+    r.add_argument("--strict", action="store_true", help="exit 1 when any file in --raw is quarantined")
     r.add_argument("--json", action="store_true", help="also print the run summary as JSON")
     r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("serve", help="run the flow on a cron schedule (a long-running Prefect deployment)",
+                       description="Serve the ingest flow as a Prefect deployment with a cron schedule; each "
+                                   "scheduled run loads only new or changed files. Uses PREFECT_API_URL if set, "
+                                   "otherwise starts a local Prefect server (the ephemeral API has no scheduler). "
+                                   "Stop it with Ctrl-C or by killing its process group.")
+    _run_options(v)
+    v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}')")
+    v.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default: {DEFAULT_DEPLOYMENT})")
+    v.set_defaults(func=cmd_serve)
+
+    pr = sub.add_parser("prune", help="delete the documents whose files were removed from raw/",
+                        description="Delete every retired document (all of its rows, in every document table) and "
+                                    "retired file names, in one transaction. A document is retired when none of "
+                                    "its file names is in raw/ any more.")
+    pr.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
+    pr.add_argument("--dry-run", action="store_true", help="list what would be deleted, change nothing")
+    pr.add_argument("--wait", type=float, default=DEFAULT_LOCK_WAIT_S,
+                    help=f"seconds to wait for a running run (default: {DEFAULT_LOCK_WAIT_S:g})")
+    pr.set_defaults(func=cmd_prune)
 
     e = sub.add_parser("export", help="write every table as hive-partitioned Parquet",
                        description="Export the warehouse to Parquet, partitioned by province/jurisdiction/period_year.")
@@ -167,6 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", action="store_true", help="print CSV instead of tab-separated text")
     s.set_defaults(func=cmd_sql)
     return p
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--raw", default="raw", help="folder of notice files (default: raw)")
+    p.add_argument("--allow-outside-raw", action="store_true",
+                   help="read a --raw folder (or links in it) whose resolved path is not under ./raw")
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
+    p.add_argument("--batch-size", type=int, default=100, help="documents per Prefect task (default: 100)")
+    p.add_argument("--max-file-mb", type=float, default=DEFAULT_MAX_FILE_MB,
+                   help=f"quarantine files larger than this without reading them (default: {DEFAULT_MAX_FILE_MB:g})")
+    p.add_argument("--wait", type=float, default=DEFAULT_LOCK_WAIT_S,
+                   help=f"seconds to wait for another run holding the warehouse lock (default: {DEFAULT_LOCK_WAIT_S:g})")
 
 
 def main(argv: list[str] | None = None) -> int:

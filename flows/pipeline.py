@@ -1,49 +1,25 @@
 """The whole pipeline, as one Prefect flow: raw/ -> parse -> normalise units -> validate -> DuckDB.
 
-    discover files ─▶ per batch: read ─▶ parse + resolve units + pandera ─▶ load (one writer)
-                                                   └──▶ quarantine (bad input, with the reason)
-    then: functions table, review file for unresolved names, run log.
+    lock, staging copy ─▶ hash raw/ files, plan (only new or changed files)
+      ─▶ per batch: read ─▶ parse + resolve units + pandera ─▶ load (one writer)
+                                   └──▶ quarantine (bad input, with the reason)
+      ─▶ retire names gone from raw/, functions table, run log ─▶ publish (os.replace) ─▶ review file
 
 Tasks are coarse (one per batch of documents), never per line. Reading is retried on I/O
-errors; parse errors are not retried, they go to quarantine.
+errors; parse errors are not retried, they go to quarantine. The run itself (incremental
+plan, lock, staging, retire) is plain Python in flows/ops.py; this module adds Prefect.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-import uuid
-from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 
-from flows import steps
-from transforms import vocab
-from warehouse import load as wh
-from warehouse.review import write_review_file
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    files_seen: int
-    parsed: int
-    quarantined: int
-    loaded: int
-    seconds: float
-    warehouse: str
-    review_file: str | None
-    unresolved: int
-    mentions: int
-    mentions_resolved: int
-    units: int
-    units_with_function: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from flows import ops, steps
+from flows.ops import RunSummary, functions_frame  # noqa: F401  (used by tests and callers)
 
 
 def _io_error(task, task_run, state) -> bool:
@@ -60,67 +36,23 @@ def parse_batch(files: list[steps.SourceFile], reviewed) -> steps.BatchResult:
     return steps.parse_and_validate(files, reviewed)
 
 
-def _progress(msg: str) -> None:
-    print(f"fengong: {msg}", flush=True)
+def _trigger() -> tuple[str, str | None]:
+    """Who started this flow run: a deployment (the schedule of `fengong serve`) or a person."""
+    from prefect.runtime import deployment, flow_run
+
+    run_id = str(flow_run.id) if flow_run.id else None
+    return (f"deployment {deployment.name}" if deployment.id else "manual"), run_id
 
 
 @flow(name="fengong-ingest", log_prints=False)
-def ingest(raw_dir: str = "raw", warehouse: str = "warehouse/fengong.duckdb", batch_size: int = 100,
-           review_file: str | None = None) -> dict:
-    started = dt.datetime.now()
-    t0 = time.perf_counter()
-    raw = Path(raw_dir)
-    paths = steps.discover(raw)
-    _progress(f"{len(paths)} notice file(s) in {raw}")
-    reviewed = vocab.read_reviewed(vocab.REVIEWED_ALIASES)
-    con = wh.connect(warehouse)
-    parsed_n = quarantined_n = loaded_n = 0
-    review_rows: list[dict] = []
-    try:
-        wh.load_functions(con, functions_frame())
-        for k in range(0, len(paths), batch_size):
-            batch = paths[k:k + batch_size]
-            files = read_batch(batch, raw)
-            result = parse_batch(files, reviewed)
-            failed = wh.load_documents(con, result.parsed)
-            q_rows = result.quarantined + [
-                {"source_file": d.frames["documents"]["source_file"][0],
-                 "sha256": d.frames["documents"]["sha256"][0], "stage": "load", "reason": why}
-                for d, why in failed]
-            wh.clear_quarantine(con, [f.name for f in files])
-            wh.quarantine(con, q_rows)
-            for q in q_rows:
-                _progress(f"QUARANTINED {q['source_file']} [{q['stage']}]: {q['reason'][:300]}")
-            failed_ids = {d.doc_id for d, _ in failed}
-            for d in result.parsed:
-                if d.doc_id not in failed_ids:
-                    review_rows += d.review
-            parsed_n += len(result.parsed)
-            quarantined_n += len(q_rows)
-            loaded_n += len(result.parsed) - len(failed)
-            _progress(f"{min(k + batch_size, len(paths))}/{len(paths)} files: {parsed_n} parsed, "
-                      f"{quarantined_n} quarantined, {loaded_n} loaded ({time.perf_counter() - t0:.1f}s)")
-        review_path = Path(review_file) if review_file else Path(warehouse).parent / "review" / "unresolved_units.csv"
-        known = {j: [n for (n,) in con.execute(
-            "SELECT DISTINCT name FROM units WHERE resolved AND jurisdiction = ?", [j]).fetchall()]
-            for j in {r["jurisdiction"] for r in review_rows}}
-        n_review = write_review_file(review_path, review_rows, known)
-        cov = con.execute("""
-            SELECT count(*), count(*) FILTER (WHERE resolved),
-                   (SELECT count(*) FROM units), (SELECT count(*) FROM units WHERE len(functions) > 0)
-            FROM assignments WHERE NOT inherited""").fetchone()
-        seconds = time.perf_counter() - t0
-        run_id = uuid.uuid4().hex[:12]
-        wh.record_run(con, {"run_id": run_id, "started_at": started, "finished_at": dt.datetime.now(),
-                            "files_seen": len(paths), "parsed": parsed_n, "quarantined": quarantined_n,
-                            "loaded": loaded_n, "skipped": 0, "parser_version": vocab.parser_version()})
-    finally:
-        con.close()
-    return RunSummary(run_id, len(paths), parsed_n, quarantined_n, loaded_n, round(seconds, 2), warehouse,
-                      str(review_path), n_review, cov[0], cov[1], cov[2], cov[3]).as_dict()
-
-
-def functions_frame() -> pl.DataFrame:
-    tax = vocab.taxonomy()
-    return pl.DataFrame([{"code": f.code, "name_zh": f.zh, "name_en": f.en, "party": f.party}
-                         for f in tax.functions.values()])
+def ingest(raw_dir: str = "raw", warehouse: str = ops.DEFAULT_WAREHOUSE, batch_size: int = 100,
+           review_file: str | None = None, force: bool = False, allow_outside_raw: bool = False,
+           max_file_mb: float = ops.DEFAULT_MAX_FILE_MB, lock_wait_s: float = ops.DEFAULT_LOCK_WAIT_S,
+           project_dir: str | None = None) -> dict:
+    """Process the new and changed notices in raw_dir into the warehouse (see flows/ops.py)."""
+    triggered_by, flow_run_id = _trigger()
+    return ops.run_ingest(raw_dir=raw_dir, warehouse=warehouse, batch_size=batch_size, review_file=review_file,
+                          force=force, allow_outside_raw=allow_outside_raw, max_file_mb=max_file_mb,
+                          lock_wait_s=lock_wait_s, project_dir=project_dir,
+                          parsed_batches=partial(ops.parse_in_order, read=read_batch, parse=parse_batch),
+                          triggered_by=triggered_by, flow_run_id=flow_run_id)

@@ -32,6 +32,7 @@ class SourceFile:
 class BatchResult:
     parsed: list[ParsedDocument] = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source_file, doc_id): content parsed under another name
 
 
 def discover(raw_dir: Path) -> list[Path]:
@@ -64,8 +65,9 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
     if not out.parsed:
         return out
     by_id: dict[str, ParsedDocument] = {}
-    for d in out.parsed:  # the same content under two names is parsed once
-        by_id.setdefault(d.doc_id, d)
+    for d in out.parsed:  # the same content under two names is loaded once; the other names are kept
+        if by_id.setdefault(d.doc_id, d) is not d:
+            out.duplicates.append((d.frames["documents"]["source_file"][0], d.doc_id))
     docs = list(by_id.values())
     failures = validate_frames(concat_frames(docs))
     if failures and any(f["doc_id"] is None for f in failures):

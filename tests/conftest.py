@@ -57,3 +57,14 @@ def cli_env(prefect_home) -> dict:
         "PYTHONPATH": str(ROOT),
     })
     return env
+
+
+def fail_after(monkeypatch, owner, name: str, error: Exception) -> None:
+    """Make owner.name do its work and then raise `error`: a failure after the rows were written."""
+    real = getattr(owner, name)
+
+    def do_then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        raise error
+
+    monkeypatch.setattr(owner, name, do_then_fail)

@@ -1,5 +1,6 @@
 """The CLI end to end, in a subprocess, the way an operator runs it."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ def run(args, cwd, env, timeout=300):
     return subprocess.run(fengong_cmd() + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["export"], ["sql"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["serve"], ["prune"], ["export"], ["sql"]])
 def test_every_command_has_help(command, tmp_path, cli_env):
     r = run(command + ["--help"], tmp_path, cli_env)
     assert r.returncode == 0 and "usage: fengong" in r.stdout
@@ -29,7 +30,6 @@ def test_every_command_has_help(command, tmp_path, cli_env):
 @pytest.fixture(scope="module")
 def end_to_end(tmp_path_factory, prefect_home):
     """One real run on the seeds plus two bad files, then an export (Prefect starts once)."""
-    import os
 
     work = tmp_path_factory.mktemp("e2e")
     raw = work / "raw"
@@ -50,7 +50,8 @@ def end_to_end(tmp_path_factory, prefect_home):
 def test_run_loads_the_seeds_and_quarantines_bad_files(end_to_end):
     work, _, first, _, _ = end_to_end
     assert first.returncode == 0, first.stderr
-    assert "7 seen, 5 parsed, 2 quarantined, 5 loaded" in first.stdout
+    assert ("7 seen (7 new, 0 changed, 0 reprocessed, 0 unchanged and skipped), 5 parsed, 2 quarantined, 5 loaded, "
+            "0 retired") in first.stdout
     assert "QUARANTINED scan.txt [decode]: cannot read scan.txt: the file is a PDF file, not a text notice" in first.stdout
     con = duckdb.connect(str(work / "warehouse" / "fengong.duckdb"), read_only=True)
     per_doc = dict(con.execute("SELECT d.source_file, count(*) FROM items JOIN documents d USING (doc_id) "
@@ -60,14 +61,16 @@ def test_run_loads_the_seeds_and_quarantines_bad_files(end_to_end):
         ("scan.txt", "decode"), ("空 文件.txt", "decode")]
 
 
-def test_second_run_changes_no_row_counts_and_strict_fails_on_quarantine(end_to_end):
+def test_second_run_skips_unchanged_files_and_strict_fails_on_quarantine(end_to_end):
     work, _, first, second, _ = end_to_end
-    assert second.returncode == 1 and "--strict" in second.stderr
-    assert "7 seen, 5 parsed, 2 quarantined, 5 loaded" in second.stdout
+    assert second.returncode == 1 and "--strict: 2 file(s) in raw are quarantined" in second.stderr
+    assert ("7 seen (0 new, 0 changed, 0 reprocessed, 7 unchanged and skipped), 0 parsed, 0 quarantined, "
+            "0 loaded") in second.stdout
     con = duckdb.connect(str(work / "warehouse" / "fengong.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 553
     assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 2  # still quarantined, not re-parsed
 
 
 def test_export_writes_hive_partitions_other_engines_read(end_to_end):
@@ -94,3 +97,130 @@ def test_sql_is_read_only_and_takes_parameters(end_to_end):
 def test_missing_raw_folder_says_what_to_do(tmp_path, cli_env):
     r = run(["run", "--raw", "nowhere"], tmp_path, cli_env)
     assert r.returncode == 2 and "no folder nowhere" in r.stderr
+
+
+def test_a_raw_folder_outside_the_project_is_refused_unless_allowed(tmp_path, cli_env):
+    (tmp_path / "raw").mkdir()
+    elsewhere = tmp_path.parent / (tmp_path.name + "-elsewhere")
+    elsewhere.mkdir()
+    r = run(["run", "--raw", str(elsewhere)], tmp_path, cli_env)
+    assert r.returncode == 2
+    assert f"fengong: {elsewhere} is outside this project's raw/ folder ({tmp_path / 'raw'}); " \
+           "pass --allow-outside-raw to read it anyway" in r.stderr
+    r = run(["run", "--raw", "raw/../..", "--warehouse", "w.duckdb"], tmp_path, cli_env)
+    assert r.returncode == 2 and "outside this project's raw/ folder" in r.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_two_runs_started_together_serialise_and_the_second_finds_nothing_new(end_to_end, tmp_path, cli_env):
+    """A scheduled and a manual run at once: one loads, the other waits for the lock (or starts after
+    it) and skips; neither fails with DuckDB's own lock error. (end_to_end first: the shared
+    PREFECT_HOME is migrated, so the two ephemeral servers do not both migrate it.)"""
+    (tmp_path / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[1], tmp_path / "raw" / SEEDS[1])
+    procs = [subprocess.Popen(fengong_cmd() + ["run"], cwd=tmp_path, env=cli_env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert not any("Could not set lock" in out + err for out, err in outs)
+    con = duckdb.connect(str(tmp_path / "warehouse" / "fengong.duckdb"), read_only=True)
+    runs = con.execute("SELECT pid, loaded, skipped, waited_s FROM runs ORDER BY finished_at").fetchall()
+    assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 53
+    con.close()
+    assert [(r[1], r[2]) for r in runs] == [(1, 0), (0, 1)]
+    assert sorted(r[0] for r in runs) == sorted(p.pid for p in procs)
+    waited = [out for out, _ in outs if "waiting for the run started by pid" in out]
+    assert all(f"pid {runs[0][0]} " in out for out in waited)  # whoever waited names the run that did the work
+
+
+@pytest.mark.parametrize("read_only", ["folder", "file"])
+def test_a_read_only_warehouse_is_a_clear_error_and_nothing_is_written(read_only, tmp_path, cli_env):
+    """chmod a-w on the folder or the file. (Without any write bit it counts as read-only even for
+    root, who could write it anyway; a read-only file system is refused the same way.)"""
+    work = tmp_path
+    (work / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[1], work / "raw" / SEEDS[1])
+    wh_dir = work / "warehouse"
+    wh_dir.mkdir()
+    (wh_dir / "fengong.duckdb").write_bytes(b"an existing warehouse, not to be touched")
+    if read_only == "folder":
+        wh_dir.chmod(0o555)
+    else:
+        (wh_dir / "fengong.duckdb").chmod(0o444)
+    before = {p.name: p.read_bytes() for p in wh_dir.iterdir()}
+    try:
+        r = run(["run"], work, cli_env)
+    finally:
+        wh_dir.chmod(0o755)
+    assert r.returncode == 2
+    expected = {
+        "folder": "fengong: the warehouse folder warehouse is read-only: a run writes fengong.duckdb.lock and "
+                  "fengong.duckdb.staging next to the warehouse. Make it writable, or pass --warehouse PATH",
+        "file": "fengong: the warehouse file warehouse/fengong.duckdb is read-only; nothing was changed. "
+                "Make it writable (chmod u+w), or pass --warehouse PATH",
+    }[read_only]
+    assert r.stderr.strip() == expected
+    assert {p.name: p.read_bytes() for p in wh_dir.iterdir()} == before
+    assert "starting Prefect" not in r.stdout  # refused before anything started
+
+
+def test_serve_refuses_a_bad_cron_and_builds_a_cron_deployment_with_absolute_paths(tmp_path, cli_env):
+    (tmp_path / "raw").mkdir()
+    r = run(["serve", "--cron", "every minute"], tmp_path, cli_env)
+    assert r.returncode == 2
+    assert r.stderr == "fengong: --cron 'every minute' is not a cron expression: Invalid cron string: \"every minute\"\n"
+    from flows.serve import build_deployment, deployment_parameters
+
+    d = build_deployment("*/15 * * * *", deployment_parameters("raw", "warehouse/fengong.duckdb", 100, 5.0, False))
+    assert (d.flow_name, d.name, d.entrypoint) == ("fengong-ingest", "fengong-scheduled", "flows.pipeline.ingest")
+    assert [s.schedule.cron for s in d.schedules] == ["*/15 * * * *"]
+    assert d.parameters["raw_dir"] == str(Path("raw").absolute())
+    assert d.parameters["warehouse"] == str(Path("warehouse/fengong.duckdb").absolute())
+    assert d.parameters["project_dir"] == str(Path.cwd())
+
+
+def test_prefect_yaml_describes_the_deployment_serve_runs():
+    """The `prefect deploy` equivalent (prefect.yaml, for a team with a Prefect server) stays in step with
+    `fengong serve`: same flow, deployment name, default cron and parameter names."""
+    import inspect
+
+    import yaml
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT
+    from flows.pipeline import ingest
+    from flows.serve import deployment_parameters
+
+    config = PrefectYamlModel.model_validate(yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8")))
+    (d,) = config.deployments
+    assert (d.name, d.entrypoint) == (DEFAULT_DEPLOYMENT, "flows/pipeline.py:ingest")
+    assert [s.cron for s in d.schedules] == [DEFAULT_CRON] and d.concurrency_limit == 1
+    assert set(d.parameters) <= set(deployment_parameters("raw", "w.duckdb", 100, 5.0, False))
+    assert set(d.parameters) <= set(inspect.signature(ingest.fn).parameters)
+
+
+@pytest.mark.skipif(not os.environ.get("FENGONG_SLOW_TESTS"),
+                    reason="waits for a real 1-minute cron tick (~90 s); set FENGONG_SLOW_TESTS=1 to run it")
+def test_serve_runs_on_its_schedule_and_loads_only_the_new_notice(tmp_path, cli_env):
+    import signal
+    import time
+
+    (tmp_path / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[1], tmp_path / "raw" / SEEDS[1])
+    assert run(["run"], tmp_path, cli_env).returncode == 0
+    serve = subprocess.Popen(fengong_cmd() + ["serve", "--cron", "* * * * *"], cwd=tmp_path, env=cli_env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        text = (RAW / SEEDS[2]).read_text(encoding="utf-8")
+        (tmp_path / "raw" / "new.txt").write_text(text.replace("2021年", "2024年"), encoding="utf-8")
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            r = run(["sql", "SELECT loaded, new_files, skipped FROM runs WHERE triggered_by LIKE 'deployment%'"],
+                    tmp_path, cli_env)
+            if r.stdout.splitlines()[1:]:
+                break
+        assert r.stdout.splitlines()[1:] == ["1\t1\t1"], r.stdout
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        serve.wait(30)

@@ -82,3 +82,33 @@ def test_percent_level_outside_0_100_is_an_error(warehouse, tmp_path):
     warehouse.execute("UPDATE indicators SET value = 163 WHERE metric_code = 'urbanisation_rate' AND value = 63")
     failed = outcome(run_suite(warehouse, tmp_path / "quality")[0])
     assert failed[("indicator_ranges_declared", "error")].examples == ["000_44ac6d9eff02a8d1.txt 常住人口城镇化率达到63%"]
+
+
+HOSTILE_NOTICE = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知<script>alert(1)</script>'; DROP TABLE items; --
+潜江市人民政府办公室
+一、重点工作
+1.做强小龙虾产业。(牵头单位:市<script>alert(2)</script>专班;责任单位:市农业农村局)
+2.办好龙虾节。(牵头单位:市商务局)
+"""
+
+
+def test_text_from_a_notice_is_stored_as_data_and_escaped_in_the_report(tmp_path):
+    """A title and a unit name carrying HTML and SQL: stored verbatim, never executed, escaped in the page."""
+    from flows import ops
+
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "hostile.txt").write_text(HOSTILE_NOTICE, encoding="utf-8")
+    summary = ops.run_ingest(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
+                             project_dir=str(tmp_path), progress=lambda m: None)
+    assert summary["loaded"] == 1
+    con = wh.connect(tmp_path / "w.duckdb", read_only=True)
+    assert con.execute("SELECT title FROM documents").fetchone()[0].endswith(
+        "<script>alert(1)</script>'; DROP TABLE items; --")
+    assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 2
+    assert con.execute("SELECT mention FROM assignments WHERE NOT resolved").fetchone()[0] == "市<script>alert(2)</script>专班"
+    results, _ = run_suite(con, tmp_path / "quality")
+    _, html_path, md = write_reports(con, results, None, tmp_path / "quality")
+    con.close()
+    page = html_path.read_text(encoding="utf-8")
+    assert "<script>" not in page
+    assert "市&lt;script&gt;alert(2)&lt;/script&gt;专班" in page  # the unresolved name, listed and escaped

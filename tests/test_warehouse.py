@@ -8,7 +8,7 @@ import pytest
 from flows import steps
 from warehouse import load as wh
 
-from conftest import RAW, SEEDS
+from conftest import RAW, SEEDS, fail_after
 
 TABLES = ("documents", "items", "assignments", "leaders", "sections", "quality_issues", "doc_units")
 
@@ -78,13 +78,7 @@ def test_failure_part_way_leaves_the_warehouse_as_it_was(con, parsed_seeds, monk
     docs = list(parsed_seeds.values())
     wh.load_documents(con, docs)
     before = counts(con)
-    real = wh._insert_frames
-
-    def explode_after_delete(c, batch):
-        real(c, batch)
-        raise duckdb.ConstraintException("disk full (simulated) after the rows were written")
-
-    monkeypatch.setattr(wh, "_insert_frames", explode_after_delete)
+    fail_after(monkeypatch, wh, "_insert_frames", duckdb.ConstraintException("simulated, after the rows were written"))
     failed = wh.load_documents(con, docs)
     assert len(failed) == 5 and "rolled back" in failed[0][1]
     assert counts(con) == before

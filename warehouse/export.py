@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "indicators", "quality_issues")
-WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs")
+WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs", "document_files")
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:

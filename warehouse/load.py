@@ -45,6 +45,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise WarehouseError(f"cannot open the warehouse {path}: {msg}") from e
     if not read_only:
         ensure_schema(con)
+        # DDL left in the write-ahead log can make a crashed file unopenable: DuckDB's WAL replay of
+        # CREATE/ALTER with a DEFAULT expression fails ("GetDefaultDatabase with no default database
+        # set", duckdb/duckdb#18259, #20543). Checkpointed, the log holds only data changes.
+        con.execute("CHECKPOINT")
     return con
 
 
@@ -65,14 +69,8 @@ def load_functions(con: duckdb.DuckDBPyConnection, functions: pl.DataFrame) -> N
 
 def _insert_frames(con, docs: list) -> None:
     ids = [d.doc_id for d in docs]
-    files = [d.frames["documents"]["source_file"][0] for d in docs]
-    # a changed file replaces the document previously loaded from the same path
-    stale = [r[0] for r in con.execute(
-        "SELECT doc_id FROM documents WHERE source_file IN (SELECT unnest($files)) "
-        "AND doc_id NOT IN (SELECT unnest($ids))", {"files": files, "ids": ids}).fetchall()]
-    gone = ids + stale
     for table in DOC_TABLES:
-        con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": gone})
+        con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": ids})
     for table in DOC_TABLES:
         key = FRAME_FOR_TABLE.get(table, table)
         frames = []
@@ -89,10 +87,121 @@ def _insert_frames(con, docs: list) -> None:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM load_frame")
         finally:
             con.unregister("load_frame")
+    # a changed file replaces the document previously loaded from the same name
+    bind_files(con, [(d.frames["documents"]["source_file"][0], d.doc_id, d.frames["documents"]["sha256"][0])
+                     for d in docs])
+
+
+def bind_files(con, rows: list[tuple[str, str, str]]) -> None:
+    """Point each name (source_file, doc_id, sha256) at its content, inside the caller's transaction.
+
+    A document that no name points to any more (its file now holds other content) is deleted; a
+    document whose names are all retired stays (until prune). The documents bound here are current.
+    """
+    if not rows:
+        return
+    frame = pl.DataFrame(rows, schema={"source_file": pl.Utf8, "doc_id": pl.Utf8, "sha256": pl.Utf8}, orient="row")
+    con.register("bind_frame", frame.to_arrow())
+    try:
+        previous = [r[0] for r in con.execute(
+            "SELECT DISTINCT f.doc_id FROM document_files f JOIN bind_frame b USING (source_file) "
+            "WHERE f.doc_id <> b.doc_id").fetchall()]
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE bind_rows AS
+            SELECT b.source_file, b.doc_id, b.sha256,
+                   coalesce(f.first_seen, current_localtimestamp()) AS first_seen,
+                   current_localtimestamp() AS last_seen, NULL::TIMESTAMP AS retired_at
+            FROM bind_frame b LEFT JOIN document_files f ON f.source_file = b.source_file AND f.doc_id = b.doc_id""")
+        con.execute("DELETE FROM document_files WHERE source_file IN (SELECT source_file FROM bind_frame)")
+        con.execute("INSERT INTO document_files BY NAME SELECT * FROM bind_rows")
+        con.execute("DROP TABLE bind_rows")
+        con.execute("UPDATE documents SET retired_at = NULL WHERE doc_id IN (SELECT doc_id FROM bind_frame)")
+    finally:
+        con.unregister("bind_frame")
+    orphans = [r[0] for r in con.execute(
+        "SELECT d FROM (SELECT unnest($ids) AS d) WHERE d NOT IN (SELECT doc_id FROM document_files)",
+        {"ids": previous or [""]}).fetchall()]
+    delete_documents(con, orphans)
+    _name_documents_by_current_file(con)
+
+
+def delete_documents(con, doc_ids: list[str]) -> None:
+    """Every row of these documents in every document table (call inside a transaction)."""
+    if doc_ids:
+        for table in DOC_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": doc_ids})
+
+
+def _name_documents_by_current_file(con) -> None:
+    """documents.source_file is a name that holds the content now, while there is one."""
+    con.execute("""
+        UPDATE documents d SET source_file = c.source_file
+        FROM (SELECT doc_id, min(source_file) AS source_file FROM document_files WHERE retired_at IS NULL
+              GROUP BY doc_id) c
+        WHERE d.doc_id = c.doc_id AND d.source_file NOT IN (
+            SELECT source_file FROM document_files f WHERE f.doc_id = d.doc_id AND f.retired_at IS NULL)""")
+
+
+def retire_missing(con, present: list[str], now: dt.datetime | None = None) -> list[str]:
+    """Mark names that are no longer under raw/ retired, and documents with no current name.
+
+    Nothing is deleted; `prune_retired` does that. Returns the names retired now."""
+    now = now or dt.datetime.now()
+    con.execute("BEGIN")
+    try:
+        gone = [r[0] for r in con.execute(
+            "SELECT source_file FROM document_files WHERE retired_at IS NULL "
+            "AND source_file NOT IN (SELECT unnest($p)) ORDER BY source_file", {"p": present or [""]}).fetchall()]
+        if gone:
+            con.execute("UPDATE document_files SET retired_at = $now WHERE source_file IN (SELECT unnest($g))",
+                        {"now": now, "g": gone})
+            con.execute("""UPDATE documents SET retired_at = $now WHERE retired_at IS NULL AND doc_id NOT IN (
+                           SELECT doc_id FROM document_files WHERE retired_at IS NULL)""", {"now": now})
+            _name_documents_by_current_file(con)
+        # a bad file that was removed is no longer a problem to fix
+        con.execute("DELETE FROM quarantine WHERE source_file NOT IN (SELECT unnest($p))", {"p": present or [""]})
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+    return gone
+
+
+def retired_documents(con) -> list[tuple[str, str, object]]:
+    """(doc_id, source_file, retired_at) of every retired document."""
+    return con.execute("SELECT doc_id, source_file, retired_at FROM documents WHERE retired_at IS NOT NULL "
+                       "ORDER BY source_file").fetchall()
+
+
+def prune_retired(con) -> tuple[list[str], list[str]]:
+    """Delete retired documents (all rows, all document tables) and retired names, in one transaction.
+    Returns (doc_ids, names) deleted."""
+    con.execute("BEGIN")
+    try:
+        docs = [r[0] for r in retired_documents(con)]
+        names = [r[0] for r in con.execute(
+            "SELECT source_file FROM document_files WHERE retired_at IS NOT NULL ORDER BY 1").fetchall()]
+        delete_documents(con, docs)
+        con.execute("DELETE FROM document_files WHERE retired_at IS NOT NULL")
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+    return docs, names
+
+
+def _rollback(con) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction open, or the database was invalidated (the caller reports that)
 
 
 def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[object, str]]:
-    """Load parsed documents. Returns (document, reason) for those that could not be loaded."""
+    """Load parsed documents. Returns (document, reason) for those that could not be loaded.
+
+    An I/O failure of the warehouse itself (disk full, read-only file) is not the document's fault:
+    it is raised as WarehouseError, after the rollback, instead of quarantining every document."""
     if not docs:
         return []
     try:
@@ -100,8 +209,9 @@ def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[obj
         _insert_frames(con, docs)
         con.execute("COMMIT")
         return []
-    except duckdb.Error:
-        con.execute("ROLLBACK")
+    except duckdb.Error as e:
+        _rollback(con)
+        _raise_if_storage(e)
     failed = []
     for d in docs:
         try:
@@ -109,9 +219,15 @@ def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[obj
             _insert_frames(con, [d])
             con.execute("COMMIT")
         except duckdb.Error as e:
-            con.execute("ROLLBACK")
+            _rollback(con)
+            _raise_if_storage(e)
             failed.append((d, f"loading failed and was rolled back: {e}"))
     return failed
+
+
+def _raise_if_storage(e: duckdb.Error) -> None:
+    if isinstance(e, (duckdb.IOException, duckdb.FatalException)):
+        raise WarehouseError(f"writing the warehouse failed, nothing of this run was kept: {e}") from e
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
@@ -120,9 +236,10 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     frame = pl.DataFrame(
         [{"source_file": r["source_file"], "sha256": r.get("sha256"), "stage": r["stage"],
           "reason": r["reason"], "details": json.dumps(r.get("details"), ensure_ascii=False) if r.get("details") else None,
-          "at": dt.datetime.now()} for r in rows],
+          "at": dt.datetime.now(), "parser_version": r.get("parser_version"),
+          "decisions_version": r.get("decisions_version")} for r in rows],
         schema={"source_file": pl.Utf8, "sha256": pl.Utf8, "stage": pl.Utf8, "reason": pl.Utf8,
-                "details": pl.Utf8, "at": pl.Datetime},
+                "details": pl.Utf8, "at": pl.Datetime, "parser_version": pl.Utf8, "decisions_version": pl.Utf8},
     )
     con.register("q_frame", frame.to_arrow())
     con.execute("BEGIN")
@@ -138,9 +255,13 @@ def clear_quarantine(con: duckdb.DuckDBPyConnection, source_files: list[str]) ->
 
 
 def record_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO runs VALUES ($run_id, $started_at, $finished_at, $files_seen, $parsed, "
-        "$quarantined, $loaded, $skipped, $parser_version)", row)
+    """One row of the run log; columns by name (the table gained columns over time)."""
+    unknown = set(row) - {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'").fetchall()}
+    if unknown:
+        raise ValueError(f"runs has no column(s) {sorted(unknown)}")
+    cols = ", ".join(f"${k} AS {k}" for k in row)
+    con.execute(f"INSERT OR REPLACE INTO runs BY NAME SELECT {cols}", row)
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

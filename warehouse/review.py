@@ -22,11 +22,32 @@ def candidates(mention: str, known: list[str], limit: int = 3) -> str:
     return "; ".join(f"{name} ({score:.0f})" for name, score, _ in hits if score >= 50)
 
 
+REVIEW_ROWS = """
+SELECT d.jurisdiction, a.mention, a.doc_id, d.source_file, a.item_id,
+       replace(substr(t.text, greatest(a.char_start - 30, 0) + 1, a.char_end + 10 - greatest(a.char_start - 30, 0)),
+               chr(10), ' ') AS context
+FROM assignments a JOIN documents d USING (doc_id) JOIN document_texts t USING (doc_id)
+JOIN items i ON i.doc_id = a.doc_id AND i.item_id = a.item_id
+WHERE NOT a.resolved AND NOT a.inherited AND d.retired_at IS NULL
+ORDER BY d.source_file, i.seq, a.char_start
+"""
+
+
+def review_rows(con) -> list[dict]:
+    """Every unresolved mention of the current documents, from the warehouse (so a run that parsed
+    only the new files still lists the names of all of them)."""
+    rel = con.execute(REVIEW_ROWS)
+    cols = [c[0] for c in rel.description]
+    return [dict(zip(cols, r)) for r in rel.fetchall()]
+
+
 def write_review_file(path: Path, rows: list[dict], known_by_jurisdiction: dict[str, list[str]]) -> int:
+    """Write the file whole or not at all (a temporary file, then os.replace)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     generic = sorted({a.canonical for a in vocab.aliases().values()})
     seen = set()
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=COLUMNS)
         w.writeheader()
         for r in rows:
@@ -36,4 +57,5 @@ def write_review_file(path: Path, rows: list[dict], known_by_jurisdiction: dict[
             seen.add(key)
             known = known_by_jurisdiction.get(r["jurisdiction"], []) + generic
             w.writerow({**{k: r.get(k) for k in COLUMNS}, "candidates": candidates(r["mention"], known)})
+    tmp.replace(path)
     return len(seen)

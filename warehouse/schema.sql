@@ -125,3 +125,44 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, files_seen INTEGER,
     parsed INTEGER, quarantined INTEGER, loaded INTEGER, skipped INTEGER, parser_version VARCHAR
 );
+
+-- Operations (incremental runs, retire/prune). Added with ALTER … IF NOT EXISTS so that a warehouse
+-- file created before them is upgraded in place on the next run; a new file gets them the same way.
+
+-- Every name under raw/ whose content is loaded, one row per name: the same content under two names
+-- is one document with two rows here. A name no longer in raw/ gets retired_at; `fengong prune`
+-- deletes it (and its document, once no current name points to it).
+CREATE TABLE IF NOT EXISTS document_files (
+    source_file VARCHAR NOT NULL,           -- path relative to raw/
+    doc_id      VARCHAR NOT NULL,
+    sha256      VARCHAR NOT NULL,
+    first_seen  TIMESTAMP,
+    last_seen   TIMESTAMP,                  -- the last run that bound this name to this content
+    retired_at  TIMESTAMP                   -- null while the file is in raw/
+);
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS retired_at TIMESTAMP;          -- every name retired
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;     -- reviewer decisions applied
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS parser_version VARCHAR;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;
+-- documents loaded before document_files existed: their one name
+INSERT INTO document_files
+SELECT source_file, doc_id, sha256, loaded_at, loaded_at, retired_at FROM documents d
+WHERE NOT EXISTS (SELECT 1 FROM document_files f WHERE f.doc_id = d.doc_id);
+
+-- The run log: one row per `fengong run` (scheduled or manual) and per `fengong prune`.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS command VARCHAR;          -- run | prune
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS new_files INTEGER;        -- names not seen before
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS changed_files INTEGER;    -- known names with new content
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS reprocessed INTEGER;      -- unchanged, parsed again (--force, new parser or decisions)
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS linked INTEGER;           -- names whose content was already loaded
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS retired INTEGER;          -- names gone from raw/ in this run
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pruned INTEGER;           -- documents deleted by prune
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS data_changed BOOLEAN;     -- did this run change any document?
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS forced BOOLEAN;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS raw_dir VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS triggered_by VARCHAR;     -- manual | deployment <name>
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS flow_run_id VARCHAR;      -- the Prefect flow run
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS waited_s DOUBLE;          -- time spent waiting for another run's lock

@@ -1,0 +1,9 @@
+"""Defaults shared by the CLI and the flow (kept free of heavy imports: `fengong --help` reads them)."""
+
+DEFAULT_WAREHOUSE = "warehouse/fengong.duckdb"
+DEFAULT_CRON = "*/15 * * * *"  # fengong serve: every 15 minutes
+DEFAULT_DEPLOYMENT = "fengong-scheduled"
+# The seed notices are 20-44 KB; parsing costs about 1 s and 30 MB of memory per MB of text, so a file
+# over this is not one notice. It is quarantined unread ("split it").
+DEFAULT_MAX_FILE_MB = 5.0
+DEFAULT_LOCK_WAIT_S = 3600.0  # how long a run waits for the run holding the warehouse lock

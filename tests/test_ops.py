@@ -1,0 +1,637 @@
+"""Operations: incremental runs, retire/prune, the run log, the writer lock, readers during a run, faults.
+
+Runs here call flows.ops.run_ingest (the flow's body, without Prefect) in-process or in a subprocess,
+so that a fault can be injected at a chosen point; the CLI with Prefect is tested in test_cli.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import ops, steps
+from warehouse import load as wh
+
+from conftest import RAW, ROOT, SEEDS, fail_after
+
+NOTICE = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
+潜江市人民政府办公室
+一、重点工作
+1.做强小龙虾产业。(牵头单位:市虾稻产业链专班;责任单位:市农业农村局)
+2.办好龙虾节。(牵头单位:市商务局)
+"""
+SEED_ITEMS = {SEEDS[0]: 101, SEEDS[1]: 53, SEEDS[2]: 124, SEEDS[3]: 136, SEEDS[4]: 139}
+
+
+# ── helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+def warehouse_of(project: Path) -> Path:
+    return project / "warehouse" / "fengong.duckdb"
+
+
+def run(project: Path, **kw) -> tuple[dict, list[str]]:
+    said: list[str] = []
+    summary = ops.run_ingest(raw_dir=str(project / "raw"), warehouse=str(warehouse_of(project)),
+                             project_dir=str(project), progress=said.append, **kw)
+    return summary, said
+
+
+def query(project: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse_of(project)), read_only=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def items_per_file(project: Path) -> dict[str, int]:
+    return dict(query(project, "SELECT d.source_file, count(*) FROM items JOIN documents d USING (doc_id) GROUP BY 1"))
+
+
+def doc_rows(project: Path, doc_id: str) -> dict[str, int]:
+    return {t: query(project, f"SELECT count(*) FROM {t} WHERE doc_id = ?", [doc_id])[0][0] for t in wh.DOC_TABLES}
+
+
+def file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def subprocess_env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def python(code: str, cwd: Path, *args: str, pause_at_load: int | None = None, **kw) -> subprocess.Popen:
+    """A Python process running `code` in `cwd`, with the project importable."""
+    env = subprocess_env() if pause_at_load is None else dict(subprocess_env(), PAUSE_AT_LOAD=str(pause_at_load))
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env, text=True, **kw)
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, f"the subprocess exited early ({proc.returncode})"
+        assert time.monotonic() < deadline, f"{path.name} did not appear within {timeout} s"
+        time.sleep(0.05)
+
+
+# A run (or a bare load) that stops inside a document's transaction, rows written, until released.
+PAUSE_IN_LOAD = """
+import os, sys, time
+from pathlib import Path
+from warehouse import load as wh
+real, calls = wh._insert_frames, []
+def paused(con, docs):
+    real(con, docs)
+    calls.append(1)
+    if len(calls) == int(os.environ["PAUSE_AT_LOAD"]):
+        Path("inside-load").write_text(str(os.getpid()))
+        while not Path("release").exists():
+            time.sleep(0.05)
+wh._insert_frames = paused
+"""
+RUN = "from flows import ops\nops.run_ingest()\n"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    """A project whose warehouse holds the five seeds (loaded once per module)."""
+    project = tmp_path_factory.mktemp("seeded")
+    (project / "raw").mkdir()
+    for name in SEEDS:
+        shutil.copy(RAW / name, project / "raw" / name)
+    summary, _ = run(project)
+    assert summary["loaded"] == 5
+    return project
+
+
+@pytest.fixture
+def project(seeded, tmp_path) -> Path:
+    """A copy of the seeded project to change."""
+    copy = tmp_path / "project"
+    shutil.copytree(seeded, copy)
+    return copy
+
+
+def add_notice(project: Path, name: str = "new notice.txt", text: str = NOTICE) -> Path:
+    path = project / "raw" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ── incremental ─────────────────────────────────────────────────────────────────────────────────
+
+def test_unchanged_files_are_skipped_and_only_a_new_file_is_parsed(project):
+    add_notice(project)
+    summary, said = run(project)
+    assert {k: summary[k] for k in ("files_seen", "new_files", "changed_files", "skipped", "parsed", "loaded")} == {
+        "files_seen": 6, "new_files": 1, "changed_files": 0, "skipped": 5, "parsed": 1, "loaded": 1}
+    assert said[0].endswith("6 notice file(s) in " + str(project / "raw") + ": 1 new, 0 changed, 0 to reprocess, "
+                            "5 unchanged (skipped)")
+    assert items_per_file(project) == {**SEED_ITEMS, "new notice.txt": 2}
+    again, _ = run(project)
+    assert (again["skipped"], again["parsed"], again["loaded"]) == (6, 0, 0)
+
+
+def test_changed_file_replaces_its_document_and_nothing_else(project):
+    before = items_per_file(project)
+    old_id = query(project, "SELECT doc_id FROM documents WHERE source_file = ?", [SEEDS[1]])[0][0]
+    target = project / "raw" / SEEDS[1]
+    text = target.read_text(encoding="utf-8")
+    cut = text.index("5.切实优化营商环境")  # drop the last task of 丹江口
+    target.write_text(text[:cut] + text[text.index("四、工作要求"):], encoding="utf-8")
+    summary, _ = run(project)
+    assert (summary["changed_files"], summary["skipped"], summary["parsed"], summary["loaded"]) == (1, 4, 1, 1)
+    assert items_per_file(project) == {**before, SEEDS[1]: before[SEEDS[1]] - 1}
+    assert set(doc_rows(project, old_id).values()) == {0}  # the old version is gone from every table
+    assert query(project, "SELECT count(*) FROM document_files WHERE source_file = ?", [SEEDS[1]]) == [(1,)]
+
+
+def test_force_reprocesses_every_file(project):
+    summary, said = run(project, force=True)
+    assert (summary["reprocessed"], summary["skipped"], summary["parsed"], summary["loaded"]) == (5, 0, 5, 5)
+    assert "5 to reprocess (--force)" in said[0]
+    assert items_per_file(project) == SEED_ITEMS
+
+
+def test_a_new_parser_version_reprocesses_and_is_recorded(project, monkeypatch):
+    from transforms import vocab
+
+    monkeypatch.setattr(vocab, "parser_version", lambda: "9.9+test")
+    summary, _ = run(project)
+    assert (summary["reprocessed"], summary["parsed"], summary["loaded"]) == (5, 5, 5)
+    assert query(project, "SELECT DISTINCT parser_version FROM documents") == [("9.9+test",)]
+    assert query(project, "SELECT parser_version FROM runs ORDER BY started_at DESC LIMIT 1") == [("9.9+test",)]
+    assert run(project)[0]["skipped"] == 5
+
+
+def test_removed_file_is_retired_and_kept_until_prune_deletes_all_its_rows(project):
+    doc_id = query(project, "SELECT doc_id FROM documents WHERE source_file = ?", [SEEDS[1]])[0][0]
+    kept = doc_rows(project, doc_id)
+    (project / "raw" / SEEDS[1]).unlink()
+    summary, said = run(project)
+    assert summary["retired"] == 1 and f"marked retired (`fengong prune` deletes them): {SEEDS[1]}" in said[-1]
+    assert doc_rows(project, doc_id) == kept  # still there, for analysts
+    assert query(project, "SELECT retired_at IS NOT NULL FROM documents WHERE doc_id = ?", [doc_id]) == [(True,)]
+    assert query(project, "SELECT current_documents, retired_documents FROM v_freshness") == [(4, 1)]
+
+    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), dry_run=True)] == [(doc_id, SEEDS[1])]
+    assert doc_rows(project, doc_id) == kept  # a dry run changes nothing
+    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), progress=lambda m: None)] == [(doc_id, SEEDS[1])]
+    assert set(doc_rows(project, doc_id).values()) == {0}
+    assert query(project, "SELECT count(*) FROM document_files WHERE source_file = ?", [SEEDS[1]]) == [(0,)]
+    assert items_per_file(project) == {k: v for k, v in SEED_ITEMS.items() if k != SEEDS[1]}
+    assert query(project, "SELECT command, pruned, data_changed FROM runs ORDER BY started_at DESC LIMIT 1") == [
+        ("prune", 1, True)]
+
+
+def test_prune_failing_part_way_deletes_nothing(project, monkeypatch):
+    (project / "raw" / SEEDS[1]).unlink()
+    run(project)
+    before = items_per_file(project)
+    fail_after(monkeypatch, wh, "delete_documents", duckdb.ConstraintException("simulated, after the rows were deleted"))
+    with pytest.raises(duckdb.ConstraintException):
+        ops.prune(str(warehouse_of(project)), progress=lambda m: None)
+    assert items_per_file(project) == before
+    assert not Path(str(warehouse_of(project)) + ".staging").exists()
+
+
+def test_a_retired_file_that_comes_back_is_current_again(project):
+    saved = (project / "raw" / SEEDS[2]).read_bytes()
+    (project / "raw" / SEEDS[2]).unlink()
+    run(project)
+    (project / "raw" / SEEDS[2]).write_bytes(saved)
+    summary, _ = run(project)
+    assert (summary["new_files"], summary["parsed"], summary["linked"]) == (1, 0, 1)
+    assert query(project, "SELECT count(*) FROM documents WHERE retired_at IS NOT NULL") == [(0,)]
+    assert query(project, "SELECT count(*) FROM document_files WHERE retired_at IS NOT NULL") == [(0,)]
+
+
+def test_run_log_says_what_each_run_did_and_when_the_data_last_changed(project):
+    add_notice(project)
+    first, _ = run(project)
+    second, _ = run(project)
+    rows = query(project, """
+        SELECT run_id, command, files_seen, new_files, changed_files, reprocessed, skipped, parsed, quarantined,
+               loaded, retired, data_changed, triggered_by, pid, parser_version IS NOT NULL, finished_at >= started_at
+        FROM runs ORDER BY started_at""")
+    assert [r[1:] for r in rows[-2:]] == [
+        ("run", 6, 1, 0, 0, 5, 1, 0, 1, 0, True, "manual", os.getpid(), True, True),
+        ("run", 6, 0, 0, 0, 6, 0, 0, 0, 0, False, "manual", os.getpid(), True, True)]
+    assert [r[0] for r in rows[-2:]] == [first["run_id"], second["run_id"]]
+    changed_at, last_run_at, last_id = query(project, "SELECT data_changed_at, last_run_at, last_run_id FROM v_freshness")[0]
+    assert changed_at < last_run_at and last_id == second["run_id"]
+    assert changed_at == query(project, "SELECT finished_at FROM runs WHERE run_id = ?", [first["run_id"]])[0][0]
+
+
+def test_a_warehouse_from_before_operations_is_upgraded_in_place(tmp_path, parsed_seeds):
+    """A file written by the previous schema (no document_files, 9-column runs) keeps its rows and
+    gains the new columns; the next run treats its documents as loaded under their names."""
+    path = tmp_path / "warehouse" / "fengong.duckdb"
+    path.parent.mkdir()
+    old_schema = (ROOT / "warehouse" / "schema.sql").read_text(encoding="utf-8").split("-- Operations")[0]
+    con = duckdb.connect(str(path))
+    con.execute(old_schema)
+    doc = parsed_seeds[SEEDS[0]]
+    con.register("d", doc.frames["documents"].to_arrow())
+    con.execute("INSERT INTO documents BY NAME SELECT * FROM d")
+    con.execute("INSERT INTO runs VALUES ('old', now(), now(), 1, 1, 0, 1, 0, '0.0')")
+    con.close()
+
+    con = wh.connect(path)  # what a run does first
+    cols = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'")
+            .fetchall()}
+    assert {"new_files", "changed_files", "retired", "triggered_by", "waited_s"} <= cols
+    assert con.execute("SELECT run_id, files_seen, new_files FROM runs").fetchall() == [("old", 1, None)]
+    assert con.execute("SELECT source_file, doc_id FROM document_files").fetchall() == [(SEEDS[0], doc.doc_id)]
+    con.close()
+    (tmp_path / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[0], tmp_path / "raw" / SEEDS[0])
+    summary, _ = run(tmp_path)
+    assert (summary["changed_files"], summary["loaded"]) == (0, 1)  # reprocessed once: no decisions_version yet
+    assert items_per_file(tmp_path) == {SEEDS[0]: 101}
+    assert run(tmp_path)[0]["skipped"] == 1
+
+
+def test_review_file_is_rebuilt_from_the_warehouse_as_the_parser_wrote_it(project):
+    from warehouse.review import review_rows
+
+    add_notice(project)
+    summary, _ = run(project)
+    con = duckdb.connect(str(warehouse_of(project)), read_only=True)
+    rows = review_rows(con)
+    con.close()
+    parsed = steps.parse_and_validate(steps.read_files([project / "raw" / "new notice.txt"], project / "raw"), {})
+    assert [{k: r[k] for k in ("jurisdiction", "mention", "doc_id", "source_file", "item_id", "context")}
+            for r in rows] == parsed.parsed[0].review
+    assert summary["unresolved"] == 1
+    # an incremental run that parses nothing still lists every unresolved name
+    assert run(project)[0]["unresolved"] == 1
+    assert "市虾稻产业链专班" in (project / "warehouse" / "review" / "unresolved_units.csv").read_text(encoding="utf-8")
+
+
+# ── bad input ───────────────────────────────────────────────────────────────────────────────────
+
+def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(project):
+    raw = project / "raw"
+    (raw / "empty.txt").write_bytes(b"")
+    (raw / "scan.txt").write_bytes(b"\x00\x01binary\x00" * 100)
+    add_notice(project, "gbk.txt").write_bytes(NOTICE.encode("gbk"))
+    add_notice(project, "no items.txt", "关于做好安全生产工作的通知\n各单位:请认真落实。\n")
+    text = (RAW / SEEDS[1]).read_text(encoding="utf-8")
+    add_notice(project, "truncated.txt", text[:text.index("5.切实优化营商环境") + 30])
+    # batch_size=1: on this branch two new notices validated in one batch fail items.seq uniqueness
+    # (a contract bug fixed on main in 81e25ec, "seq unique per document"); not what this test is about
+    summary, said = run(project, batch_size=1)
+    assert (summary["new_files"], summary["parsed"], summary["quarantined"], summary["loaded"]) == (5, 1, 4, 1)
+    reasons = dict(((s, st), r) for s, st, r in query(project, "SELECT source_file, stage, reason FROM quarantine"))
+    assert reasons == {
+        ("empty.txt", "decode"): "cannot read empty.txt: the file is empty",
+        ("scan.txt", "decode"): "cannot read scan.txt: the file is binary (it contains NUL bytes), not a text notice",
+        ("no items.txt", "parse"): "no items.txt: no numbered items with responsible units "
+                                   "(牵头单位/责任单位 or a unit table) were found",
+        ("truncated.txt", "quality"): "truncated.txt: 1 error(s): the notice ends inside item 三/七/5, before its "
+                                      "units: the file looks truncated",
+    }
+    assert "QUARANTINED empty.txt [decode]: cannot read empty.txt: the file is empty" in said
+    assert query(project, "SELECT encoding FROM documents WHERE source_file = 'gbk.txt'") == [("gb18030",)]
+    assert items_per_file(project) == {**SEED_ITEMS, "gbk.txt": 2}
+    # unchanged bad files are not parsed again, and stay quarantined
+    again, _ = run(project)
+    assert (again["skipped"], again["parsed"], again["still_quarantined"]) == (10, 0, 4)
+    # a fixed file leaves quarantine
+    (raw / "truncated.txt").write_text(text + "\n", encoding="utf-8")
+    fixed, _ = run(project)
+    assert (fixed["changed_files"], fixed["loaded"], fixed["still_quarantined"]) == (1, 1, 3)
+    # a bad file that is removed is no longer listed
+    (raw / "empty.txt").unlink()
+    assert run(project)[0]["still_quarantined"] == 2
+    assert query(project, "SELECT count(*) FROM quarantine WHERE source_file = 'empty.txt'") == [(0,)]
+
+
+def test_same_content_under_two_names_is_loaded_once_and_both_names_are_recorded(project):
+    add_notice(project, "a.txt")
+    add_notice(project, "sub/a copy.txt")
+    summary, said = run(project)
+    assert (summary["new_files"], summary["parsed"], summary["loaded"], summary["linked"]) == (2, 1, 1, 1)
+    doc_id = query(project, "SELECT doc_id FROM documents WHERE source_file = 'a.txt'")[0][0]
+    assert query(project, "SELECT source_file FROM document_files WHERE doc_id = ? ORDER BY 1", [doc_id]) == [
+        ("a.txt",), ("sub/a copy.txt",)]
+    assert items_per_file(project)["a.txt"] == 2 and "sub/a copy.txt" not in items_per_file(project)
+    # a third name later: recorded without parsing
+    add_notice(project, "a again.txt")
+    later, _ = run(project)
+    assert (later["new_files"], later["parsed"], later["linked"]) == (1, 0, 1)
+    # removing the first name keeps the document current under another name
+    (project / "raw" / "a.txt").unlink()
+    run(project)
+    assert query(project, "SELECT source_file, retired_at IS NULL FROM documents WHERE doc_id = ?", [doc_id]) == [
+        ("a again.txt", True)]
+
+
+def test_parse_and_validate_reports_the_names_it_deduplicates(tmp_path):
+    files = [steps.SourceFile(tmp_path / n, n, NOTICE.encode()) for n in ("x.txt", "y.txt")]
+    result = steps.parse_and_validate(files, reviewed={})
+    assert len(result.parsed) == 1 and result.duplicates == [("y.txt", result.parsed[0].doc_id)]
+
+
+def test_file_names_with_spaces_and_non_ascii_characters(project):
+    name = "潜江 2024 重点工作(副本)ｖ2.txt"
+    add_notice(project, name)
+    summary, _ = run(project)
+    assert summary["loaded"] == 1
+    assert query(project, "SELECT count(*) FROM items JOIN documents d USING (doc_id) WHERE d.source_file = $1",
+                 [name]) == [(2,)]
+    assert query(project, "SELECT source_file FROM document_files WHERE source_file LIKE '潜江 %'") == [(name,)]
+
+
+def test_a_folder_outside_raw_is_refused_unless_allowed(project, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(RAW / SEEDS[0], elsewhere / "x.txt")
+    with pytest.raises(ops.RefusedInput, match="is outside this project's raw/ folder .*--allow-outside-raw"):
+        ops.run_ingest(raw_dir=str(elsewhere), warehouse=str(warehouse_of(project)), project_dir=str(project))
+    (project / "raw" / "2024").mkdir()  # a folder below raw/ is inside
+    assert ops.check_raw_dir(project / "raw" / "2024", project_dir=project) == project / "raw" / "2024"
+    (project / "raw" / "up").symlink_to(elsewhere)  # resolved paths count, not spellings
+    with pytest.raises(ops.RefusedInput):
+        ops.check_raw_dir(project / "raw" / "up", project_dir=project)
+    summary = ops.run_ingest(raw_dir=str(elsewhere), warehouse=str(tmp_path / "other.duckdb"),
+                             project_dir=str(project), allow_outside_raw=True, progress=lambda m: None)
+    assert summary["loaded"] == 1
+
+
+def test_a_link_in_raw_to_a_file_outside_is_quarantined_unread(project, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(NOTICE, encoding="utf-8")
+    (project / "raw" / "link.txt").symlink_to(secret)
+    run(project)
+    ((stage, reason),) = query(project, "SELECT stage, reason FROM quarantine WHERE source_file = 'link.txt'")
+    assert stage == "read" and reason == f"link.txt is a link to {secret}, outside raw/; pass --allow-outside-raw to read it"
+
+
+def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):
+    add_notice(project)
+    real = ops.sha256_file
+
+    def flaky(path):
+        if path.name == "new notice.txt":
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path)
+
+    monkeypatch.setattr(ops, "sha256_file", flaky)
+    summary, said = run(project)
+    assert (summary["quarantined"], summary["skipped"]) == (1, 5)
+    assert "QUARANTINED new notice.txt [read]: cannot read new notice.txt: Input/output error" in said
+    monkeypatch.undo()
+    summary, _ = run(project)
+    assert (summary["loaded"], summary["still_quarantined"]) == (1, 0)
+
+
+LARGE_FILES = """
+import json, resource, sys, time
+from pathlib import Path
+from flows import ops
+rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+ops.run_ingest(progress=lambda m: None)  # the seeds: imports and caches are warm after this
+for name, unit in (("big notice.txt", sys.argv[1]), ("big no items.txt", sys.argv[2])):
+    line = unit.encode()
+    with open(Path("raw") / name, "wb") as fh:
+        for _ in range(int(float(sys.argv[3]) * 2**20 / len(line))):
+            fh.write(line)
+before, t0 = rss(), time.perf_counter()
+summary = ops.run_ingest(progress=print)
+print(json.dumps({"seconds": time.perf_counter() - t0, "rss_growth_mb": rss() - before, **summary}))
+"""
+
+
+def large_files_run(tmp_path: Path, mb: float) -> tuple[dict, list[tuple]]:
+    (tmp_path / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[1], tmp_path / "raw" / SEEDS[1])
+    notice = (RAW / SEEDS[0]).read_text(encoding="utf-8")
+    no_items = "各单位要认真贯彻落实会议精神,切实加强组织领导,确保各项工作任务落到实处。\n"
+    p = python(LARGE_FILES, tmp_path, notice, no_items, str(mb), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = p.communicate(timeout=120)
+    for big in (tmp_path / "raw").glob("big *.txt"):
+        big.unlink()  # pytest keeps the last three temporary folders; not with 100 MB each
+    assert p.returncode == 0, stderr
+    out = json.loads(stdout.splitlines()[-1])
+    return out, query(tmp_path, "SELECT source_file, stage, reason FROM quarantine ORDER BY 1")
+
+
+def test_a_50_mb_file_is_quarantined_quickly_with_bounded_memory(tmp_path):
+    out, quarantined = large_files_run(tmp_path, 50)
+    assert quarantined == [
+        ("big no items.txt", "read", "big no items.txt is 50.0 MB, larger than the 5 MB limit for one notice; "
+                                     "split it into one file per notice (or raise --max-file-mb)"),
+        ("big notice.txt", "read", "big notice.txt is 50.0 MB, larger than the 5 MB limit for one notice; "
+                                   "split it into one file per notice (or raise --max-file-mb)")]
+    assert out["seconds"] < 10, out  # two files hashed in 1 MB chunks, neither read whole
+    assert out["rss_growth_mb"] < 32, out
+    assert (out["skipped"], out["loaded"]) == (1, 0)
+
+
+def test_a_file_just_under_the_limit_is_parsed_in_bounded_time_and_memory(tmp_path):
+    out, quarantined = large_files_run(tmp_path, 4)
+    assert [(n, s) for n, s, _ in quarantined] == [("big no items.txt", "parse")]
+    assert out["loaded"] == 1  # the seed repeated 100 times is one (odd) notice
+    assert out["seconds"] < 30, out
+    assert out["rss_growth_mb"] < 600, out
+
+
+# ── the lock ────────────────────────────────────────────────────────────────────────────────────
+
+def test_a_second_run_waits_for_the_first_then_finds_nothing_to_do(project):
+    add_notice(project)
+    first = python(PAUSE_IN_LOAD + RUN, project, pause_at_load=1, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(project / "inside-load", first)
+    log = (project / "second.log").open("w")
+    second = python(RUN, project, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while "waiting for" not in (project / "second.log").read_text(encoding="utf-8"):
+        assert second.poll() is None and time.monotonic() < deadline, (project / "second.log").read_text()
+        time.sleep(0.05)
+    (project / "release").touch()
+    assert first.wait(60) == 0, first.communicate()
+    assert second.wait(60) == 0
+    said = (project / "second.log").read_text(encoding="utf-8")
+    assert f"fengong: waiting for the run started by pid {first.pid} at " in said
+    assert "(fengong run (manual)) to finish (lock warehouse/fengong.duckdb.lock) …" in said
+    assert "0 new, 0 changed, 0 to reprocess, 6 unchanged (skipped)" in said
+    assert "Could not set lock" not in said and "Error" not in said
+    rows = query(project, "SELECT pid, loaded, skipped, waited_s > 0 FROM runs ORDER BY finished_at DESC LIMIT 2")
+    assert rows == [(second.pid, 0, 6, True), (first.pid, 1, 5, False)]
+
+
+def test_the_lock_wait_gives_up_with_a_clear_message(project):
+    add_notice(project)
+    holder = python(PAUSE_IN_LOAD + RUN, project, pause_at_load=1, stdout=subprocess.DEVNULL)
+    try:
+        wait_for(project / "inside-load", holder)
+        with pytest.raises(wh.WarehouseError, match=f"gave up after 0.5 s waiting for the run started by pid "
+                                                    f"{holder.pid} .*nothing was changed"):
+            run(project, lock_wait_s=0.5)
+    finally:
+        (project / "release").touch()
+        holder.wait(60)
+
+
+# ── killed mid-load ─────────────────────────────────────────────────────────────────────────────
+
+def test_a_run_killed_mid_load_leaves_the_warehouse_as_it_was_and_the_next_run_completes(project):
+    before = items_per_file(project)
+    live = warehouse_of(project)
+    sha_before = file_sha(live)
+    add_notice(project, "one.txt")
+    add_notice(project, "two.txt", NOTICE.replace("2024年", "2025年"))
+    p = python(PAUSE_IN_LOAD + RUN.replace("()", "(batch_size=1)"), project, pause_at_load=2,
+               stdout=subprocess.DEVNULL)
+    wait_for(project / "inside-load", p)  # one.txt committed (in staging), two.txt's rows written, not committed
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert Path(f"{live}.staging").exists()  # what the killed run left
+    assert file_sha(live) == sha_before
+    assert items_per_file(project) == before  # readable, every document intact
+    summary, _ = run(project)
+    assert (summary["new_files"], summary["loaded"]) == (2, 2)
+    assert items_per_file(project) == {**before, "one.txt": 2, "two.txt": 2}
+    assert not Path(f"{live}.staging").exists()
+
+
+def test_a_first_run_killed_mid_load_publishes_nothing_and_the_next_run_completes(tmp_path):
+    add_notice(tmp_path, "one.txt")
+    add_notice(tmp_path, "two.txt", NOTICE.replace("2024年", "2025年"))
+    p = python(PAUSE_IN_LOAD + RUN.replace("()", "(batch_size=1)"), tmp_path, pause_at_load=2,
+               stdout=subprocess.DEVNULL)
+    wait_for(tmp_path / "inside-load", p)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not warehouse_of(tmp_path).exists()
+    summary, _ = run(tmp_path)
+    assert summary["loaded"] == 2 and items_per_file(tmp_path) == {"one.txt": 2, "two.txt": 2}
+
+
+def test_a_process_killed_inside_a_document_transaction_keeps_the_committed_ones(tmp_path):
+    """The loader's own guarantee, without the staging copy: DuckDB replays only committed documents.
+    (It needs wh.connect's CHECKPOINT after the DDL: a WAL holding CREATE TABLE … DEFAULT cannot be
+    replayed by DuckDB 1.5, duckdb/duckdb#18259, and the file would not open at all.)"""
+    code = PAUSE_IN_LOAD + f"""
+from flows import steps
+raw = Path({str(RAW)!r})
+files = steps.read_files([raw / n for n in {SEEDS[:3]!r}], raw)
+con = wh.connect("w.duckdb")
+for f in files:
+    wh.load_documents(con, steps.parse_and_validate([f], reviewed={{}}).parsed)
+"""
+    p = python(code, tmp_path, pause_at_load=3, stdout=subprocess.DEVNULL)
+    wait_for(tmp_path / "inside-load", p, timeout=90)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    got = dict(con.execute("SELECT d.source_file, count(*) FROM items JOIN documents d USING (doc_id) GROUP BY 1")
+               .fetchall())
+    con.close()
+    assert got == {SEEDS[0]: 101, SEEDS[1]: 53}
+
+
+# ── readers during a run ────────────────────────────────────────────────────────────────────────
+
+READER = """
+import sys, time, duckdb
+from pathlib import Path
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+while not Path("stop-reading").exists():
+    print(con.execute("SELECT count(*) FROM documents").fetchone()[0], flush=True)
+    time.sleep(0.05)
+print("last", con.execute("SELECT count(*), sum(n_chars) FROM documents").fetchone()[0], flush=True)
+"""
+
+
+def test_readers_keep_answering_during_a_run_and_new_connections_see_the_new_data(project, monkeypatch):
+    live = warehouse_of(project)
+    reader = python(READER, project, str(live), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout.readline() == "open\n"
+    add_notice(project)
+    seen_mid_run = []
+    real = wh._insert_frames
+
+    def load_and_look(con, docs):
+        real(con, docs)
+        time.sleep(0.3)  # the reader queries meanwhile
+        # an analyst opening a new connection in the middle of the run (what `fengong sql` does)
+        r = subprocess.run([sys.executable, "-m", "flows.cli", "sql", "SELECT count(*) FROM documents",
+                            "--warehouse", str(live)], cwd=project, env=subprocess_env(), capture_output=True,
+                           text=True, timeout=60)
+        seen_mid_run.append((r.returncode, r.stdout, r.stderr))
+
+    monkeypatch.setattr(wh, "_insert_frames", load_and_look)
+    summary, _ = run(project)
+    assert summary["loaded"] == 1
+    assert seen_mid_run == [(0, "count_star()\n5\n", "")]
+    time.sleep(0.2)
+    (project / "stop-reading").touch()
+    out, err = reader.communicate(timeout=30)
+    assert reader.returncode == 0 and err == ""
+    answers = out.split()
+    assert len(answers) > 5 and set(answers[:-2]) == {"5"} and answers[-2:] == ["last", "5"]
+    assert query(project, "SELECT count(*) FROM documents") == [(6,)]  # a new connection sees the run
+
+
+# ── disk full, read-only ────────────────────────────────────────────────────────────────────────
+
+def _fail_copy(monkeypatch):
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(ops.shutil, "copyfile", full)
+
+
+def _fail_load(monkeypatch):
+    fail_after(monkeypatch, wh, "_insert_frames", duckdb.IOException(
+        'IO Error: Could not write file "fengong.duckdb.staging": No space left on device'))
+
+
+def _fail_publish(monkeypatch):
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(ops, "_fsync", full)
+
+
+@pytest.mark.parametrize("fail, message", [
+    (_fail_copy, "no space left on the device while copying .* to fengong.duckdb.staging; free some space"),
+    (_fail_load, "writing the warehouse failed, nothing of this run was kept: IO Error: .*No space left on device"),
+    (_fail_publish, "no space left on the device while publishing"),
+], ids=["copying", "loading", "publishing"])
+def test_disk_full_is_a_clear_error_and_leaves_nothing_half_written(project, monkeypatch, fail, message):
+    live = warehouse_of(project)
+    sha_before = file_sha(live)
+    add_notice(project)
+    fail(monkeypatch)
+    with pytest.raises(wh.WarehouseError, match=message) as e:
+        run(project)
+    assert "was not changed" in str(e.value)
+    assert file_sha(live) == sha_before
+    assert sorted(p.name for p in live.parent.iterdir()) == ["fengong.duckdb", "fengong.duckdb.lock", "review"]
+    monkeypatch.undo()
+    assert run(project)[0]["loaded"] == 1  # the next run does the work
+
+
+def test_a_storage_error_while_loading_is_not_blamed_on_the_documents(tmp_path, parsed_seeds, monkeypatch):
+    """A disk-full error aborts the load instead of quarantining every document as unloadable."""
+    con = wh.connect(tmp_path / "w.duckdb")
+    _fail_load(monkeypatch)
+    with pytest.raises(wh.WarehouseError, match="No space left on device"):
+        wh.load_documents(con, list(parsed_seeds.values())[:2])
+    assert con.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+    con.close()
