@@ -291,14 +291,13 @@ def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(projec
     add_notice(project, "no items.txt", "关于做好安全生产工作的通知\n各单位:请认真落实。\n")
     text = (RAW / SEEDS[1]).read_text(encoding="utf-8")
     add_notice(project, "truncated.txt", text[:text.index("5.切实优化营商环境") + 30])
-    # batch_size=1: on this branch two new notices validated in one batch fail items.seq uniqueness
-    # (a contract bug fixed on main in 81e25ec, "seq unique per document"); not what this test is about
-    summary, said = run(project, batch_size=1)
+    summary, said = run(project)
     assert (summary["new_files"], summary["parsed"], summary["quarantined"], summary["loaded"]) == (5, 1, 4, 1)
     reasons = dict(((s, st), r) for s, st, r in query(project, "SELECT source_file, stage, reason FROM quarantine"))
     assert reasons == {
         ("empty.txt", "decode"): "cannot read empty.txt: the file is empty",
-        ("scan.txt", "decode"): "cannot read scan.txt: the file is binary (it contains NUL bytes), not a text notice",
+        ("scan.txt", "decode"): "cannot read scan.txt: the file is binary (it contains NUL bytes), not a text notice; "
+                                "fengong reads .txt, .html and .docx",
         ("no items.txt", "parse"): "no items.txt: no numbered items with responsible units "
                                    "(牵头单位/责任单位 or a unit table) were found",
         ("truncated.txt", "quality"): "truncated.txt: 1 error(s): the notice ends inside item 三/七/5, before its "
