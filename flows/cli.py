@@ -26,12 +26,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"fengong: no folder {raw}: put notice files (.txt) there, or pass --raw DIR", file=sys.stderr)
         return 2
     _prefect_env()
-    from flows.pipeline import ingest
+    from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
 
     print("fengong: starting Prefect (ephemeral; the first run on a machine migrates its database, ~30 s)", flush=True)
+    flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
-        summary = ingest(raw_dir=str(raw), warehouse=args.warehouse, batch_size=args.batch_size)
+        summary = flow(raw_dir=str(raw), warehouse=args.warehouse, batch_size=args.batch_size)
     except WarehouseError as e:
         print(f"fengong: {e}", file=sys.stderr)
         return 2
@@ -141,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
     r.add_argument("--strict", action="store_true", help="exit 1 when any document is quarantined")
     r.add_argument("--batch-size", type=int, default=100, help="documents per Prefect task (default: 100)")
+    r.add_argument("--runner", choices=("thread", "process", "dask"), default="thread",
+                   help="where batches are parsed: threads in this process, a process pool, or Dask (default: thread)")
+    r.add_argument("--workers", type=int, help="processes for --runner process/dask (default: one per core)")
+    r.add_argument("--dask-address", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                          "(default: $FENGONG_DASK_ADDRESS, else a local cluster)")
     r.add_argument("--json", action="store_true", help="also print the run summary as JSON")
     r.set_defaults(func=cmd_run)
 

@@ -5,20 +5,25 @@
     then: functions table, review file for unresolved names, run log.
 
 Tasks are coarse (one per batch of documents), never per line. Reading is retried on I/O
-errors; parse errors are not retried, they go to quarantine.
+errors; parse errors are not retried, they go to quarantine. Parse tasks run on the flow's task
+runner (`task_runner`: threads, a process pool, or Dask), a few batches ahead of the loader;
+loading stays in this process, in batch order: DuckDB has one writer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 import uuid
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows import steps
 from transforms import vocab
@@ -64,9 +69,46 @@ def _progress(msg: str) -> None:
     print(f"fengong: {msg}", flush=True)
 
 
+RUNNERS = ("thread", "process", "dask")
+
+
+def task_runner(name: str = "thread", workers: int | None = None, address: str | None = None):
+    """The task runner for parse tasks: `thread` (this process), `process` (a pool of `workers`
+    processes, default one per core) or `dask` (a local cluster of `workers` processes, or the
+    scheduler at `address`, default $FENGONG_DASK_ADDRESS)."""
+    if name == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if name == "process":
+        return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count())
+    if name == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        address = address or os.environ.get("FENGONG_DASK_ADDRESS")
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count(), "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    raise ValueError(f"unknown task runner {name!r}: use one of {', '.join(RUNNERS)}")
+
+
+def _parsed_in_order(batches: list[list[Path]], raw: Path, reviewed, ahead: int):
+    """Read each batch here and parse it on the task runner, up to `ahead` batches in flight;
+    yields (files, parse result) in batch order."""
+    pending: deque = deque()
+    for batch in batches:
+        files = read_batch(batch, raw)
+        pending.append((files, parse_batch.submit(files, reviewed)))
+        if len(pending) > ahead:
+            files, future = pending.popleft()
+            yield files, future.result()
+    while pending:
+        files, future = pending.popleft()
+        yield files, future.result()
+
+
 @flow(name="fengong-ingest", log_prints=False)
 def ingest(raw_dir: str = "raw", warehouse: str = "warehouse/fengong.duckdb", batch_size: int = 100,
-           review_file: str | None = None) -> dict:
+           review_file: str | None = None, batches_ahead: int = 4) -> dict:
     started = dt.datetime.now()
     t0 = time.perf_counter()
     raw = Path(raw_dir)
@@ -78,10 +120,10 @@ def ingest(raw_dir: str = "raw", warehouse: str = "warehouse/fengong.duckdb", ba
     review_rows: list[dict] = []
     try:
         wh.load_functions(con, functions_frame())
-        for k in range(0, len(paths), batch_size):
-            batch = paths[k:k + batch_size]
-            files = read_batch(batch, raw)
-            result = parse_batch(files, reviewed)
+        batches = [paths[k:k + batch_size] for k in range(0, len(paths), batch_size)]
+        done = 0
+        for files, result in _parsed_in_order(batches, raw, reviewed, batches_ahead):
+            done += len(files)
             failed = wh.load_documents(con, result.parsed)
             q_rows = result.quarantined + [
                 {"source_file": d.frames["documents"]["source_file"][0],
@@ -98,7 +140,7 @@ def ingest(raw_dir: str = "raw", warehouse: str = "warehouse/fengong.duckdb", ba
             parsed_n += len(result.parsed)
             quarantined_n += len(q_rows)
             loaded_n += len(result.parsed) - len(failed)
-            _progress(f"{min(k + batch_size, len(paths))}/{len(paths)} files: {parsed_n} parsed, "
+            _progress(f"{done}/{len(paths)} files: {parsed_n} parsed, "
                       f"{quarantined_n} quarantined, {loaded_n} loaded ({time.perf_counter() - t0:.1f}s)")
         review_path = Path(review_file) if review_file else Path(warehouse).parent / "review" / "unresolved_units.csv"
         known = {j: [n for (n,) in con.execute(
