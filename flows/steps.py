@@ -102,5 +102,8 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
 
 
 def concat_frames(docs: list[ParsedDocument]) -> dict[str, pl.DataFrame]:
+    """The batch's frames, one per table; frames a document keeps without doc_id (units, unit
+    aliases) get it, so the batch's contracts can tell the documents apart."""
     keys = docs[0].frames.keys()
-    return {k: pl.concat([d.frames[k] for d in docs], how="vertical_relaxed") for k in keys}
+    return {k: pl.concat([f if "doc_id" in (f := d.frames[k]).columns else f.with_columns(doc_id=pl.lit(d.doc_id))
+                          for d in docs], how="vertical_relaxed") for k in keys}

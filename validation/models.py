@@ -66,13 +66,17 @@ class SectionModel(_Spans):
 class ItemModel(_Spans):
     doc_id: str
     item_id: str = pa.Field(unique=True)
-    seq: int = pa.Field(ge=1, unique=True)
+    seq: int = pa.Field(ge=1)
     item_kind: str = pa.Field(isin=ITEM_KINDS)
     binding: str = pa.Field(nullable=True, isin=BINDINGS)
     item_no: str = pa.Field(str_length={"min_value": 1})
     text: str = pa.Field(str_length={"min_value": 1})
     parent_start: int = pa.Field(nullable=True)
     parent_end: int = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def seq_unique_in_document(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("doc_id", "seq").is_unique())
 
     @pa.dataframe_check
     def inside_parent(cls, data: PolarsData) -> pl.LazyFrame:
@@ -143,7 +147,8 @@ class IndicatorModel(_Spans):
 
 
 class UnitModel(pa.DataFrameModel):
-    unit_id: str = pa.Field(unique=True)
+    doc_id: str
+    unit_id: str
     jurisdiction: str
     name: str = pa.Field(str_length={"min_value": 2})
     kind: str = pa.Field(isin=["unit", "collective"])
@@ -151,18 +156,23 @@ class UnitModel(pa.DataFrameModel):
     resolved: bool
 
     @pa.dataframe_check
+    def unit_id_unique_in_document(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("doc_id", "unit_id").is_unique())
+
+    @pa.dataframe_check
     def resolved_units_have_a_function(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~pl.col("resolved") | (pl.col("functions").list.len() > 0))
 
 
 class UnitAliasModel(pa.DataFrameModel):
+    doc_id: str
     jurisdiction: str
     alias: str = pa.Field(str_length={"min_value": 1})
     unit_id: str
 
     @pa.dataframe_check
     def one_unit_per_alias(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.struct("jurisdiction", "alias").is_unique())
+        return data.lazyframe.select(pl.struct("doc_id", "jurisdiction", "alias").is_unique())
 
 
 class QualityIssueModel(pa.DataFrameModel):
