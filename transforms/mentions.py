@@ -125,9 +125,24 @@ def unit_suffix(name: str) -> str:
     return m.group(0) if m else ""
 
 
+_OPENINGS: tuple = (None, None, frozenset(), ())  # (taxonomy, aliases, words, their lengths)
+
+
+def _function_openings() -> tuple[frozenset[str], tuple[int, ...]]:
+    """Function keywords and dictionary aliases, as a set and the lengths to try (rebuilt when the
+    vocabulary objects change)."""
+    global _OPENINGS
+    tax, al = vocab.taxonomy(), vocab.aliases()
+    if _OPENINGS[0] is not tax or _OPENINGS[1] is not al:
+        words = frozenset(tax.keywords) | frozenset(al)
+        _OPENINGS = (tax, al, words, tuple(sorted({len(w) for w in words})))
+    return _OPENINGS[2], _OPENINGS[3]
+
+
 def starts_with_function(name: str) -> bool:
-    tax = vocab.taxonomy()
-    return any(name.startswith(kw) for kw in tax.keywords) or any(name.startswith(a) for a in vocab.aliases())
+    """Does the name open with a function keyword or a dictionary alias (发改…, 文旅局…)?"""
+    words, lengths = _function_openings()
+    return any(name[:n] in words for n in lengths if n <= len(name))
 
 
 def level_prefix(name: str) -> str:
