@@ -40,8 +40,13 @@ class _Piece:
     sep_before: str  # the separator that preceded it ('' at the start)
 
 
+_ANY_OPENER = re.compile("[" + re.escape(OPENERS) + "]")
+
+
 def matched_brackets(s: str) -> dict[int, int]:
     """Positions of opening brackets that are closed, mapped to their closer (unclosed ones are ignored)."""
+    if not _ANY_OPENER.search(s):
+        return {}
     stack: list[int] = []
     pairs: dict[int, int] = {}
     for i, ch in enumerate(s):
@@ -155,11 +160,17 @@ def level_prefix(name: str) -> str:
     return name[0]
 
 
+_ALIAS_OPENERS = "((〈<[【〔"
+_ALIAS_CLOSERS = "".join(_PAIR[o] for o in _ALIAS_OPENERS)
+
+
 def _strip_alias(name: str) -> tuple[str, list[str]]:
     """市城发集团(市高新投公司) -> (市城发集团, [市高新投公司]); collectives keep their brackets."""
+    if not name or name[-1] not in _ALIAS_CLOSERS:
+        return name, []
     pairs = matched_brackets(name)
     for a, b in sorted(pairs.items()):
-        if b == len(name) - 1 and a > 0 and name[a] in "((〈<[【〔" and not is_collective(name):
+        if b == len(name) - 1 and a > 0 and name[a] in _ALIAS_OPENERS and not is_collective(name):
             inner = name[a + 1 : b].strip()
             head, more = _strip_alias(name[:a])
             return head, more + ([inner] if inner else [])
