@@ -117,8 +117,15 @@ def _clean(p: _Piece) -> _Piece | None:
     return _Piece(text, start, p.sep_before) if text else None
 
 
+_COLLECTIVE: tuple = (None, None)  # (grammar, its collective patterns as one regex)
+
+
 def is_collective(name: str) -> bool:
-    return any(r.search(name) for r in vocab.grammar().collective_res)
+    global _COLLECTIVE
+    g = vocab.grammar()
+    if _COLLECTIVE[0] is not g:
+        _COLLECTIVE = (g, re.compile("|".join(f"(?:{r.pattern})" for r in g.collective_res)))
+    return _COLLECTIVE[1].search(name) is not None
 
 
 def has_suffix(name: str) -> bool:
