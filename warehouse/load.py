@@ -66,12 +66,13 @@ def load_functions(con: duckdb.DuckDBPyConnection, functions: pl.DataFrame) -> N
 def _insert_frames(con, docs: list) -> None:
     ids = [d.doc_id for d in docs]
     files = [d.frames["documents"]["source_file"][0] for d in docs]
-    # a changed file replaces the document previously loaded from the same path
-    stale = [r[0] for r in con.execute(
-        "SELECT doc_id FROM documents WHERE source_file IN (SELECT unnest($files)) "
-        "AND doc_id NOT IN (SELECT unnest($ids))", {"files": files, "ids": ids}).fetchall()]
-    gone = ids + stale
-    for table in DOC_TABLES:
+    # the same documents loaded before, and the documents a changed file replaces (same path); a
+    # document's rows are loaded in one transaction with its `documents` row, so where `documents`
+    # knows none of them (a fresh load) no other table holds any, and nothing is scanned to delete
+    gone = [r[0] for r in con.execute(
+        "SELECT doc_id FROM documents WHERE doc_id IN (SELECT unnest($ids)) "
+        "OR source_file IN (SELECT unnest($files))", {"files": files, "ids": ids}).fetchall()]
+    for table in DOC_TABLES if gone else ():
         con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": gone})
     for table in DOC_TABLES:
         key = FRAME_FOR_TABLE.get(table, table)
