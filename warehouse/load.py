@@ -47,6 +47,9 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         # checkpoint after 256 MB of WAL, not DuckDB's 16 MB: a rebuild otherwise checkpoints every
         # batch or two, and those checkpoints were half of the load time
         con.execute("SET checkpoint_threshold = '256MB'")
+        # DuckDB's buffer pool may use 80% of RAM and keeps what it wrote cached: the loader's
+        # memory then grows with the warehouse. A batch needs far less than this.
+        con.execute("SET memory_limit = '512MB'")
         ensure_schema(con)
     return con
 
