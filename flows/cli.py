@@ -39,14 +39,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     _prefect_env()
     from flows.ops import RefusedInput
-    from flows.pipeline import ingest
+    from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
 
     print("fengong: starting Prefect (ephemeral; the first run on a machine migrates its database, ~30 s)", flush=True)
+    flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
-        summary = ingest(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
-                         allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
-                         lock_wait_s=args.wait)
+        summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
+                       allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
+                       lock_wait_s=args.wait)
     except (WarehouseError, RefusedInput) as e:
         print(f"fengong: {e}", file=sys.stderr)
         return 2
@@ -193,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(r)
     r.add_argument("--force", action="store_true", help="reprocess every file, changed or not")
     r.add_argument("--strict", action="store_true", help="exit 1 when any file in --raw is quarantined")
+    r.add_argument("--runner", choices=("thread", "process", "dask"), default="thread",
+                   help="where batches are parsed: threads in this process, a process pool, or Dask (default: thread)")
+    r.add_argument("--workers", type=int, help="processes for --runner process/dask (default: one per core)")
+    r.add_argument("--dask-address", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                          "(default: $FENGONG_DASK_ADDRESS, else a local cluster)")
     r.add_argument("--json", action="store_true", help="also print the run summary as JSON")
     r.set_defaults(func=cmd_run)
 

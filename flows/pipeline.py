@@ -7,16 +7,21 @@
 
 Tasks are coarse (one per batch of documents), never per line. Reading is retried on I/O
 errors; parse errors are not retried, they go to quarantine. The run itself (incremental
-plan, lock, staging, retire) is plain Python in flows/ops.py; this module adds Prefect.
+plan, lock, staging, retire) is plain Python in flows/ops.py; this module adds Prefect. Parse
+tasks run on the flow's task runner (`task_runner`: threads, a process pool, or Dask), a few
+batches ahead of the loader; loading stays in this process, in batch order: DuckDB has one writer.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from functools import partial
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows import ops, steps
 from flows.ops import RunSummary, functions_frame  # noqa: F401  (used by tests and callers)
@@ -36,6 +41,43 @@ def parse_batch(files: list[steps.SourceFile], reviewed) -> steps.BatchResult:
     return steps.parse_and_validate(files, reviewed)
 
 
+RUNNERS = ("thread", "process", "dask")
+
+
+def task_runner(name: str = "thread", workers: int | None = None, address: str | None = None):
+    """The task runner for parse tasks: `thread` (this process), `process` (a pool of `workers`
+    processes, default one per core) or `dask` (a local cluster of `workers` processes, or the
+    scheduler at `address`, default $FENGONG_DASK_ADDRESS)."""
+    if name == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if name == "process":
+        return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count())
+    if name == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        address = address or os.environ.get("FENGONG_DASK_ADDRESS")
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count(), "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    raise ValueError(f"unknown task runner {name!r}: use one of {', '.join(RUNNERS)}")
+
+
+def parse_ahead(path_batches: list[list[Path]], raw: Path, reviewed, ahead: int = 4):
+    """Read each batch here and parse it on the task runner, up to `ahead` batches in flight;
+    yields (files, parse result) in batch order, as flows/ops.py's loader expects."""
+    pending: deque = deque()
+    for paths in path_batches:
+        files = read_batch(paths, raw)
+        pending.append((files, parse_batch.submit(files, reviewed)))
+        if len(pending) > ahead:
+            files, future = pending.popleft()
+            yield files, future.result()
+    while pending:
+        files, future = pending.popleft()
+        yield files, future.result()
+
+
 def _trigger() -> tuple[str, str | None]:
     """Who started this flow run: a deployment (the schedule of `fengong serve`) or a person."""
     from prefect.runtime import deployment, flow_run
@@ -48,11 +90,11 @@ def _trigger() -> tuple[str, str | None]:
 def ingest(raw_dir: str = "raw", warehouse: str = ops.DEFAULT_WAREHOUSE, batch_size: int = 100,
            review_file: str | None = None, force: bool = False, allow_outside_raw: bool = False,
            max_file_mb: float = ops.DEFAULT_MAX_FILE_MB, lock_wait_s: float = ops.DEFAULT_LOCK_WAIT_S,
-           project_dir: str | None = None) -> dict:
+           project_dir: str | None = None, batches_ahead: int = 4) -> dict:
     """Process the new and changed notices in raw_dir into the warehouse (see flows/ops.py)."""
     triggered_by, flow_run_id = _trigger()
     return ops.run_ingest(raw_dir=raw_dir, warehouse=warehouse, batch_size=batch_size, review_file=review_file,
                           force=force, allow_outside_raw=allow_outside_raw, max_file_mb=max_file_mb,
                           lock_wait_s=lock_wait_s, project_dir=project_dir,
-                          parsed_batches=partial(ops.parse_in_order, read=read_batch, parse=parse_batch),
+                          parsed_batches=partial(parse_ahead, ahead=batches_ahead),
                           triggered_by=triggered_by, flow_run_id=flow_run_id)

@@ -6,6 +6,7 @@ No Prefect here, so each step can be tested and benchmarked on its own.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,9 @@ class BatchResult:
     parsed: list[ParsedDocument] = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source_file, doc_id): content parsed under another name
+    # seconds spent parsing and validating, and when the batch started and ended (epoch seconds,
+    # comparable across the processes of one machine): the benchmark's stage times come from here
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def discover(raw_dir: Path) -> list[Path]:
@@ -53,6 +57,7 @@ def _quarantine_row(f: SourceFile, stage: str, reason: str, details=None) -> dic
 def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
     """Parse every file; validate the batch's frames together; quarantine what fails, keep the rest."""
     out = BatchResult()
+    started = time.time()
     for f in files:
         try:
             out.parsed.append(parse_document(f.data, f.name, reviewed=reviewed))
@@ -62,6 +67,8 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             out.quarantined.append(_quarantine_row(f, "parse", f"{f.name}: {e}"))
         except Exception as e:  # a parser bug must not stop the other documents
             out.quarantined.append(_quarantine_row(f, "parse", f"{f.name}: parser error {type(e).__name__}: {e}"))
+    parsed_at = time.time()
+    out.timings = {"start": started, "parse": parsed_at - started, "validate": 0.0, "end": parsed_at}
     if not out.parsed:
         return out
     by_id: dict[str, ParsedDocument] = {}
@@ -91,9 +98,14 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             out.quarantined.append(_quarantine_row(
                 src, "quality", f"{src.name}: {len(msgs)} error(s): " + "; ".join(msgs[:5]), q.to_dicts()))
     out.parsed = [d for d in docs if d.doc_id not in bad]
+    ended = time.time()
+    out.timings.update(end=ended, validate=ended - parsed_at)
     return out
 
 
 def concat_frames(docs: list[ParsedDocument]) -> dict[str, pl.DataFrame]:
+    """The batch's frames, one per table; frames a document keeps without doc_id (units, unit
+    aliases) get it, so the batch's contracts can tell the documents apart."""
     keys = docs[0].frames.keys()
-    return {k: pl.concat([d.frames[k] for d in docs], how="vertical_relaxed") for k in keys}
+    return {k: pl.concat([f if "doc_id" in (f := d.frames[k]).columns else f.with_columns(doc_id=pl.lit(d.doc_id))
+                          for d in docs], how="vertical_relaxed") for k in keys}

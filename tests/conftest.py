@@ -46,8 +46,7 @@ def prefect_home(tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture
-def cli_env(prefect_home) -> dict:
+def _cli_env(prefect_home: Path) -> dict:
     env = dict(os.environ)
     env.update({
         "PREFECT_HOME": str(prefect_home),
@@ -57,6 +56,17 @@ def cli_env(prefect_home) -> dict:
         "PYTHONPATH": str(ROOT),
     })
     return env
+
+
+@pytest.fixture
+def cli_env(prefect_home) -> dict:
+    return _cli_env(prefect_home)
+
+
+@pytest.fixture(scope="module")
+def cli_env_module(prefect_home) -> dict:
+    """cli_env for module-scoped fixtures that run the CLI once for several tests."""
+    return _cli_env(prefect_home)
 
 
 def fail_after(monkeypatch, owner, name: str, error: Exception) -> None:

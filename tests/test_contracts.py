@@ -74,3 +74,15 @@ def test_failures_are_described_in_plain_words(frames):
     frames["assignments"] = first_row(frames["assignments"], item_id="nowhere")
     text = describe(validate_frames(frames))
     assert "assignments: check 'points_to_an_item' failed for 1 row(s), e.g. item_id nowhere (区发改局)" in text
+
+
+def test_a_batch_of_documents_is_validated_together(parsed_seeds):
+    """Uniqueness of seq, unit_id and aliases is per document: a batch passes as one frame."""
+    from flows.steps import concat_frames
+
+    assert validate_frames(concat_frames(list(parsed_seeds.values()))) == []
+
+
+def test_an_item_number_used_twice_in_one_document_fails(frames):
+    frames["items"] = first_row(frames["items"], seq=2)
+    assert ("items", "seq_unique_in_document") in checks_failing(frames)

@@ -40,8 +40,13 @@ class _Piece:
     sep_before: str  # the separator that preceded it ('' at the start)
 
 
+_ANY_OPENER = re.compile("[" + re.escape(OPENERS) + "]")
+
+
 def matched_brackets(s: str) -> dict[int, int]:
     """Positions of opening brackets that are closed, mapped to their closer (unclosed ones are ignored)."""
+    if not _ANY_OPENER.search(s):
+        return {}
     stack: list[int] = []
     pairs: dict[int, int] = {}
     for i, ch in enumerate(s):
@@ -115,8 +120,15 @@ def _clean(p: _Piece) -> _Piece | None:
     return _Piece(text, start, p.sep_before) if text else None
 
 
+_COLLECTIVE: tuple = (None, None)  # (grammar, its collective patterns as one regex)
+
+
 def is_collective(name: str) -> bool:
-    return any(r.search(name) for r in vocab.grammar().collective_res)
+    global _COLLECTIVE
+    g = vocab.grammar()
+    if _COLLECTIVE[0] is not g:
+        _COLLECTIVE = (g, re.compile("|".join(f"(?:{r.pattern})" for r in g.collective_res)))
+    return _COLLECTIVE[1].search(name) is not None
 
 
 def has_suffix(name: str) -> bool:
@@ -128,9 +140,24 @@ def unit_suffix(name: str) -> str:
     return m.group(0) if m else ""
 
 
+_OPENINGS: tuple = (None, None, frozenset(), ())  # (taxonomy, aliases, words, their lengths)
+
+
+def _function_openings() -> tuple[frozenset[str], tuple[int, ...]]:
+    """Function keywords and dictionary aliases, as a set and the lengths to try (rebuilt when the
+    vocabulary objects change)."""
+    global _OPENINGS
+    tax, al = vocab.taxonomy(), vocab.aliases()
+    if _OPENINGS[0] is not tax or _OPENINGS[1] is not al:
+        words = frozenset(tax.keywords) | frozenset(al)
+        _OPENINGS = (tax, al, words, tuple(sorted({len(w) for w in words})))
+    return _OPENINGS[2], _OPENINGS[3]
+
+
 def starts_with_function(name: str) -> bool:
-    tax = vocab.taxonomy()
-    return any(name.startswith(kw) for kw in tax.keywords) or any(name.startswith(a) for a in vocab.aliases())
+    """Does the name open with a function keyword or a dictionary alias (发改…, 文旅局…)?"""
+    words, lengths = _function_openings()
+    return any(name[:n] in words for n in lengths if n <= len(name))
 
 
 def level_prefix(name: str) -> str:
@@ -143,11 +170,17 @@ def level_prefix(name: str) -> str:
     return name[0]
 
 
+_ALIAS_OPENERS = "((〈<[【〔"
+_ALIAS_CLOSERS = "".join(_PAIR[o] for o in _ALIAS_OPENERS)
+
+
 def _strip_alias(name: str) -> tuple[str, list[str]]:
     """市城发集团(市高新投公司) -> (市城发集团, [市高新投公司]); collectives keep their brackets."""
+    if not name or name[-1] not in _ALIAS_CLOSERS:
+        return name, []
     pairs = matched_brackets(name)
     for a, b in sorted(pairs.items()):
-        if b == len(name) - 1 and a > 0 and name[a] in "((〈<[【〔" and not is_collective(name):
+        if b == len(name) - 1 and a > 0 and name[a] in _ALIAS_OPENERS and not is_collective(name):
             inner = name[a + 1 : b].strip()
             head, more = _strip_alias(name[:a])
             return head, more + ([inner] if inner else [])

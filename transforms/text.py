@@ -71,7 +71,9 @@ def normalise_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ZERO_WIDTH.sub("", text)
     text = _SPACES.sub(" ", text)
-    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+    # a printable line holds no category-C character (str.isprintable is false for all of them)
+    return "\n".join(line if line.isprintable() else "".join(ch for ch in line if unicodedata.category(ch)[0] != "C")
+                     for line in text.split("\n"))
 
 
 @lru_cache(maxsize=1)

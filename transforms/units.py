@@ -105,10 +105,25 @@ class Resolver:
         self.reviewed = reviewed if reviewed is not None else vocab.read_reviewed(vocab.REVIEWED_ALIASES)
         self.document_aliases = document_aliases or {}
 
+    @property
+    def document_aliases(self) -> dict[str, str]:
+        return self._document_aliases
+
+    @document_aliases.setter
+    def document_aliases(self, aliases: dict[str, str]) -> None:
+        self._document_aliases = aliases
+        self._memo: dict[tuple[str, str], Resolution] = {}  # a notice names the same units again and again
+
     def unit_id(self, name: str) -> str:
         return f"{self.jurisdiction}:{name}"
 
     def resolve(self, mention: str, kind: str = "unit") -> Resolution:
+        hit = self._memo.get((mention, kind))
+        if hit is None:
+            hit = self._memo[(mention, kind)] = self._resolve(mention, kind)
+        return hit
+
+    def _resolve(self, mention: str, kind: str) -> Resolution:
         if kind == "collective":
             return Resolution(self.unit_id(mention), mention, "collective", ("collective",), "rule", True)
         r = self.reviewed.get((self.jurisdiction, mention))

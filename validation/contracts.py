@@ -27,10 +27,22 @@ def _checked_frames(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[type[pa.
         "assignments": (models.AssignmentModel, with_len(asg)),
         "leaders": (models.LeaderModel, with_len(frames["leaders"])),
         "indicators": (models.IndicatorModel, with_len(frames["indicators"])),
-        "units": (models.UnitModel, frames["units"]),
-        "unit_aliases": (models.UnitAliasModel, frames["unit_aliases"]),
+        "units": (models.UnitModel, _with_doc_id(frames, "units")),
+        "unit_aliases": (models.UnitAliasModel, _with_doc_id(frames, "unit_aliases")),
         "quality_issues": (models.QualityIssueModel, frames["quality_issues"]),
     }
+
+
+def _with_doc_id(frames: dict[str, pl.DataFrame], name: str) -> pl.DataFrame:
+    """A document's units and unit aliases carry no doc_id (the loader adds it); uniqueness is per
+    document, so a batch must bring it (steps.concat_frames does), one document gets it here."""
+    frame = frames[name]
+    if "doc_id" in frame.columns:
+        return frame
+    ids = frames["documents"]["doc_id"]
+    if ids.len() != 1:
+        raise ValueError(f"{name} of {ids.len()} documents need a doc_id column to be validated together")
+    return frame.with_columns(doc_id=pl.lit(ids[0]))
 
 
 def validate_frames(frames: dict[str, pl.DataFrame]) -> list[dict]:

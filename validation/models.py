@@ -77,6 +77,10 @@ class ItemModel(_Spans):
     parent_end: int = pa.Field(nullable=True)
 
     @pa.dataframe_check
+    def seq_unique_in_document(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("doc_id", "seq").is_unique())
+
+    @pa.dataframe_check
     def inside_parent(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             pl.col("parent_start").is_null()

@@ -20,11 +20,15 @@ WHERE mention_kind = 'unit'
 GROUP BY ALL;
 
 -- For each function, how many items each city's units lead, across all loaded documents.
+-- Each unit's functions are unnested before the join (a few rows per unit), not per assignment,
+-- and only what is read is joined (every assignment points to an item: the contracts check it).
 CREATE OR REPLACE VIEW v_function_leads AS
-SELECT f.code AS function_code, f.name_zh AS function_zh, a.jurisdiction,
+SELECT f.code AS function_code, f.name_zh AS function_zh, d.jurisdiction,
        count(DISTINCT a.item_id) AS items_led, count(DISTINCT a.doc_id) AS documents
-FROM v_assignments a, unnest(a.functions) AS t(code)
-JOIN functions f ON f.code = t.code
+FROM assignments a
+JOIN documents d USING (doc_id)
+JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
+JOIN functions f ON f.code = uf.code
 WHERE a.role = 'lead'
 GROUP BY ALL;
 

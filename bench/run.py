@@ -1,0 +1,429 @@
+"""The fengong benchmark: a fresh warehouse from N synthetic notices, end to end, against goals.
+
+    .venv/bin/python bench/run.py --docs 1000            # generates bench/corpus/s7-n1000 if missing
+
+In one run it measures, and writes to bench/out/results-n{N}.json and .md:
+
+1. the floor: reading the same files (decoded) and scanning them with one compiled regex for
+   item starts and role labels, in one process;
+2. `fengong run` as the CLI runs it (bench/flow_timings.py), in a subprocess: wall time,
+   documents/s and MB/s, peak RSS of the process tree (sampled every 50 ms, pool workers
+   included), and time per step: read, parse, validate (pandera), load (DuckDB), finalise
+   (review file, coverage, run log), and orchestration (the flow call minus the union of the
+   steps' intervals: Prefect's start, task submission, result transfer, teardown);
+3. a single-process breakdown of parse on a sample (decode/normalise, metadata, outline, roles,
+   mentions, unit resolution, indicators, quality checks, frames);
+4. `fengong quality` on the warehouse (the Great Expectations suite), timed on its own;
+5. F1 of items, assignments and leaders against the generator's truth (bench/score.py);
+6. the README's analyst queries (bench/queries.py), median of several runs;
+7. one new notice into the N-notice warehouse: parse + validate + load directly, and a
+   `fengong run` whose raw folder holds only that notice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import make_corpus  # noqa: E402
+import queries  # noqa: E402
+import score  # noqa: E402
+
+PYTHON = sys.executable
+GOALS = {"seconds_10k": 60.0, "rss_gb": 2.0, "orchestration_share": 0.10, "floor_ratio": 15.0,
+         "incremental_s": 3.0, "query_ms": 200.0}
+
+# One regex for the floor: item starts (1. / (一) / 一、 / —— at a line start) and role labels.
+FLOOR_RE = re.compile(
+    r"^[ \t]*(?:\d{1,3}[.、．]|[((][一二三四五六七八九十]{1,3}[))]|[一二三四五六七八九十]{1,3}、|——)"
+    r"|总?牵头单位|牵头部门|责任单位|责任部门|协办单位|配合单位|责任领导", re.M)
+
+
+# ---------------------------------------------------------------------------------------------
+def ensure_corpus(seed: int, docs: int, root: Path) -> Path:
+    out = root / f"s{seed}-n{docs}"
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        if m.get("generator_version") == make_corpus.GENERATOR_VERSION and m.get("docs") == docs:
+            return out
+        shutil.rmtree(out)
+    print(f"bench: generating {docs} notices into {out}", flush=True)
+    make_corpus.make_corpus(seed, docs, out)
+    return out
+
+
+def floor(raw: Path) -> dict:
+    """Read + decode + one compiled regex over every file, one process."""
+    t0 = time.perf_counter()
+    n_files = n_bytes = hits = 0
+    for p in sorted(raw.iterdir()):
+        data = p.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030", errors="replace")
+        hits += len(FLOOR_RE.findall(text))
+        n_files += 1
+        n_bytes += len(data)
+    return {"seconds": time.perf_counter() - t0, "files": n_files, "bytes": n_bytes, "matches": hits}
+
+
+class TreeRss:
+    """Peak RSS of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, every: float = 0.05):
+        self.proc, self.every = psutil.Process(pid), every
+        self.peak_total = self.peak_single = 0
+        self.max_procs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+            except psutil.Error:
+                break
+            total = 0
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                self.peak_single = max(self.peak_single, rss)
+            self.peak_total = max(self.peak_total, total)
+            self.max_procs = max(self.max_procs, len(procs))
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bench_env(out: Path) -> dict:
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str(out / ".prefect"))
+    env.update({"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def warm_prefect(env: dict) -> None:
+    """The first flow in a fresh PREFECT_HOME migrates Prefect's database (~30 s); not part of a run."""
+    home = Path(env["PREFECT_HOME"])
+    if (home / "prefect.db").exists():
+        return
+    print(f"bench: migrating Prefect's database in {home} once (not timed)", flush=True)
+    subprocess.run([PYTHON, "-c", "from prefect import flow\nflow(lambda: 1)()"], env=env, check=True,
+                   capture_output=True)
+
+
+def run_pipeline(raw: Path, warehouse: Path, timings: Path, env: dict, args: argparse.Namespace,
+                 log: Path) -> dict:
+    for p in warehouse.parent.glob(warehouse.name + "*"):
+        p.unlink()
+    cmd = [PYTHON, str(BENCH / "flow_timings.py"), str(timings), "run", "--raw", str(raw), "--warehouse",
+           str(warehouse), "--batch-size", str(args.batch_size), "--runner", args.runner, "--json"]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    t0 = time.perf_counter()
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=warehouse.parent)
+        rss = TreeRss(proc.pid)
+        rc = proc.wait()
+        rss.stop()
+    wall = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"bench: fengong run failed ({rc}); see {log}")
+    summary = next(json.loads(line) for line in reversed(log.read_text(encoding="utf-8").splitlines())
+                   if line.startswith("{"))
+    t = json.loads(timings.read_text(encoding="utf-8"))
+    return {"wall": wall, "rss_peak_total": rss.peak_total, "rss_peak_single": rss.peak_single,
+            "processes": rss.max_procs, "summary": summary, **stage_times(t)}
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def stage_times(t: dict) -> dict:
+    """Seconds per step (summed over batches, so parallel parse can exceed wall time), the
+    wall-clock union of all steps, and the orchestration that is left."""
+    marks, events = t["marks"], t["events"]
+    steps: dict[str, float] = {}
+    for step, a, b in events:
+        steps[step] = steps.get(step, 0.0) + (b - a)
+    last_load = max((b for s, a, b in events if s == "load"), default=marks["body_start"])
+    steps["finalise"] = max(0.0, marks["body_end"] - last_load)
+    intervals = [(a, b) for _, a, b in events] + [(last_load, marks["body_end"])]
+    flow_call = marks["flow_return"] - marks["flow_call"]
+    work = _union(intervals)
+    return {
+        "steps": steps,
+        "imports": marks["imported"] - marks["process_start"],
+        "flow_call": flow_call,
+        "prefect_start": marks["body_start"] - marks["flow_call"],
+        "body": marks["body_end"] - marks["body_start"],
+        "teardown": marks["flow_return"] - marks["body_end"],
+        "work_union": work,
+        "orchestration": flow_call - work,
+        "in_body_idle": (marks["body_end"] - marks["body_start"]) - _union(
+            [(max(a, marks["body_start"]), min(b, marks["body_end"])) for a, b in intervals
+             if b > marks["body_start"] and a < marks["body_end"]]),
+    }
+
+
+def parse_breakdown(raw: Path, sample: int) -> dict:
+    """Seconds per parser stage on `sample` files, one process (wrapping transforms.document's names)."""
+    import transforms.document as doc
+    from transforms.mentions import UnitSplitter
+    from transforms.units import Resolver
+    from transforms import vocab
+
+    spent: dict[str, float] = {}
+    depth: dict[str, int] = {}
+
+    def wrap(owner, name: str, stage: str):
+        fn = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            depth[stage] = depth.get(stage, 0) + 1
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[stage] -= 1
+                if depth[stage] == 0:
+                    spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t0
+        setattr(owner, name, wrapper)
+        return fn
+
+    stages = [(doc, "decode_bytes", "decode + normalise text"), (doc, "normalise_text", "decode + normalise text"),
+              (doc, "simplified_view", "decode + normalise text"), (doc, "extract_metadata", "metadata"),
+              (doc, "parse_outline", "outline"), (doc, "labelled_item", "roles"), (doc, "table_row_roles", "roles"),
+              (doc, "standalone_names", "mentions"), (UnitSplitter, "split", "mentions"),
+              (UnitSplitter, "__init__", "mentions"), (Resolver, "resolve", "unit resolution"),
+              (doc, "item_kind_and_binding", "item kinds"), (doc, "extract_indicators", "indicators"),
+              (doc, "quality_checks", "quality checks"), (doc, "_documents_frame", "frames"),
+              (doc.pl, "DataFrame", "frames")]
+    originals = [(owner, name, wrap(owner, name, stage)) for owner, name, stage in stages]
+    files = sorted(raw.iterdir())[:sample]
+    reviewed = vocab.read_reviewed(vocab.REVIEWED_ALIASES)
+    try:
+        doc.parse_document(files[0].read_bytes(), files[0].name, reviewed=reviewed)  # warm the caches
+        spent.clear()
+        t0 = time.perf_counter()
+        for p in files:
+            doc.parse_document(p.read_bytes(), p.name, reviewed=reviewed)
+        total = time.perf_counter() - t0
+    finally:
+        for owner, name, fn in originals:
+            setattr(owner, name, fn)
+    spent["other (items, assignments, sections)"] = total - sum(spent.values())
+    return {"files": len(files), "seconds": total, "ms_per_doc": total / len(files) * 1000, "stages": spent}
+
+
+def run_quality(warehouse: Path, out: Path, env: dict) -> dict:
+    t0 = time.perf_counter()
+    r = subprocess.run([str(Path(PYTHON).parent / "fengong"), "quality", "--warehouse", str(warehouse),
+                        "--out", str(out)], env=env, capture_output=True, text=True)
+    return {"seconds": time.perf_counter() - t0, "rc": r.returncode,
+            "errors": [ln for ln in r.stderr.splitlines() if "error-level" in ln][:3]}
+
+
+def incremental(seed: int, docs: int, warehouse: Path, out: Path, env: dict) -> dict:
+    """Notice number `docs` (one the warehouse does not hold) loaded into it: directly, then by the CLI."""
+    from flows import steps
+    from transforms import vocab
+    from warehouse import load as wh
+
+    res: dict = {}
+    new = out / "incremental"
+    shutil.rmtree(new, ignore_errors=True)
+    for k, which in enumerate(("direct", "cli")):
+        stem, _, data, _, _ = make_corpus.make_notice(seed, docs + k)
+        d = new / which
+        d.mkdir(parents=True)
+        (d / f"{stem}.txt").write_bytes(data)
+    t0 = time.perf_counter()
+    con = wh.connect(warehouse)
+    t1 = time.perf_counter()
+    files = steps.read_files(steps.discover(new / "direct"), new / "direct")
+    result = steps.parse_and_validate(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES))
+    t2 = time.perf_counter()
+    failed = wh.load_documents(con, result.parsed)
+    con.close()
+    t3 = time.perf_counter()
+    res["direct"] = {"connect": t1 - t0, "parse_validate": t2 - t1, "load": t3 - t2, "total": t3 - t0,
+                     "loaded": len(result.parsed) - len(failed)}
+    t0 = time.perf_counter()
+    r = subprocess.run([str(Path(PYTHON).parent / "fengong"), "run", "--raw", str(new / "cli"), "--warehouse",
+                        str(warehouse), "--json"], env=env, capture_output=True, text=True, cwd=out)
+    res["cli"] = {"wall": time.perf_counter() - t0, "rc": r.returncode,
+                  "flow_seconds": next((json.loads(x)["seconds"] for x in r.stdout.splitlines() if x.startswith("{")),
+                                       None)}
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+def report(res: dict) -> str:
+    """Markdown tables of one benchmark run."""
+    p, n = res["pipeline"], res["docs"]
+    mb = res["corpus_bytes"] / 1e6
+    s = p["steps"]
+    lines = [
+        f"### {n:,} notices ({mb:.0f} MB), runner `{res['runner']}`, batch size {res['batch_size']}",
+        "",
+        "| measure | value |", "|---|---:|",
+        f"| `fengong run` wall time (process start to exit) | {p['wall']:.1f} s |",
+        f"| documents/s, end to end | {n / p['wall']:.0f} |",
+        f"| MB/s, end to end | {mb / p['wall']:.2f} |",
+        f"| peak RSS, whole process tree (max single process) | {p['rss_peak_total'] / 2**30:.2f} GB "
+        f"({p['rss_peak_single'] / 2**30:.2f} GB), {p['processes']} processes |",
+        f"| loaded / quarantined | {p['summary']['loaded']} / {p['summary']['quarantined']} |",
+        f"| floor: read + decode + one regex, 1 process | {res['floor']['seconds']:.2f} s |",
+        f"| **ratio full pipeline / floor** | **{p['wall'] / res['floor']['seconds']:.1f}×** |",
+        "",
+        "| step | seconds | share of wall |", "|---|---:|---:|",
+    ]
+    rows = [("Python imports (CLI process)", p["imports"]), ("Prefect start (flow call to flow body)", p["prefect_start"]),
+            ("discover files", s.get("discover", 0)), ("read", s.get("read", 0)),
+            ("parse (sum over workers)", s.get("parse", 0)), ("validate: pandera (sum over workers)", s.get("validate", 0)),
+            ("load: DuckDB", s.get("load", 0)), ("finalise: review file, coverage, run log", s.get("finalise", 0)),
+            ("Prefect teardown (body end to flow return)", p["teardown"])]
+    lines += [f"| {name} | {sec:.1f} | {sec / p['wall']:.0%} |" for name, sec in rows]
+    norm = res["breakdown"]["stages"].get("unit resolution", 0) / res["breakdown"]["seconds"]
+    lines += [
+        f"| normalise: unit resolution, inside parse (estimated: {norm:.0%} of parse in the breakdown) | "
+        f"{s.get('parse', 0) * norm:.1f} | — |",
+        f"| steps' wall-clock union | {p['work_union']:.1f} | {p['work_union'] / p['wall']:.0%} |",
+        f"| **orchestration: flow call − union of steps** | **{p['orchestration']:.1f}** | "
+        f"**{p['orchestration'] / p['wall']:.0%}** |",
+        f"| of which idle inside the flow body | {p['in_body_idle']:.1f} | {p['in_body_idle'] / p['wall']:.0%} |",
+        f"| quality: `fengong quality` (separate process) | {res['quality']['seconds']:.1f} | rc {res['quality']['rc']} |",
+        "",
+    ]
+    if "score" in res:
+        lines += _score_lines(res["score"])
+    lines += _breakdown_lines(res["breakdown"])
+    if "queries" in res:
+        lines += ["", "| analyst query (README) | rows | median ms | max ms |", "|---|---:|---:|---:|"]
+        lines += [f"| {q['query']} | {q['rows']} | {q['median_ms']:.0f} | {q['max_ms']:.0f} |" for q in res["queries"]]
+    inc = res.get("incremental")
+    if inc:
+        di = inc["direct"]
+        lines += ["", "| one new notice into this warehouse | seconds |", "|---|---:|",
+                  f"| direct: connect {di['connect']:.2f} + parse/validate {di['parse_validate']:.2f} + "
+                  f"load {di['load']:.2f} | **{di['total']:.2f}** |",
+                  f"| `fengong run` on a folder holding only the new notice (flow {inc['cli']['flow_seconds']} s) | "
+                  f"{inc['cli']['wall']:.1f} |"]
+    return "\n".join(lines) + "\n"
+
+
+def _score_lines(sc: dict) -> list[str]:
+    lines = ["| correctness vs generator truth | truth | parsed | precision | recall | F1 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for k in ("items", "assignments", "leaders"):
+        f = sc[k]
+        lines.append(f"| {k} | {f['truth']:,} | {f['parsed']:,} | {f['precision']:.4f} | {f['recall']:.4f} | "
+                     f"**{f['f1']:.4f}** |")
+    d = sc["documents"]
+    lines += ["", f"Documents: {d['loaded']}/{d['truth']} loaded; jurisdiction right {d['jurisdiction']:.1%}, "
+                  f"kind {d['doc_kind']:.1%}, period {d['period']:.1%}, role rule {d['role_rule']:.1%}.", "",
+              "| family | docs | items F1 | assignments F1 |", "|---|---:|---:|---:|"]
+    for fam, f in sc["families"].items():
+        lines.append(f"| {fam} | {f['docs']} | {f['items']:.4f} | {f['assignments']:.4f} |")
+    return lines
+
+
+def _breakdown_lines(b: dict) -> list[str]:
+    lines = ["", f"Parse breakdown, one process, {b['files']} files: {b['ms_per_doc']:.1f} ms per notice", "",
+              "| parser stage | ms per notice | share |", "|---|---:|---:|"]
+    for stage, sec in sorted(b["stages"].items(), key=lambda x: -x[1]):
+        lines.append(f"| {stage} | {sec / b['files'] * 1000:.1f} | {sec / b['seconds']:.0%} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--runner", default="process", choices=("thread", "process", "dask"))
+    ap.add_argument("--workers", type=int, help="default: one per core")
+    ap.add_argument("--corpus-dir", type=Path, default=BENCH / "corpus")
+    ap.add_argument("--out", type=Path, default=BENCH / "out")
+    ap.add_argument("--sample", type=int, default=200, help="notices in the single-process parse breakdown")
+    ap.add_argument("--skip", action="append", default=[], choices=("quality", "queries", "incremental", "score"),
+                    help="leave a part out (repeatable)")
+    args = ap.parse_args(argv)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = ensure_corpus(args.seed, args.docs, args.corpus_dir.resolve())
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    env = bench_env(out)
+    warm_prefect(env)
+    tag = f"n{args.docs}"
+    warehouse = out / f"{tag}.duckdb"
+    res: dict = {"docs": args.docs, "seed": args.seed, "runner": args.runner, "batch_size": args.batch_size,
+                 "corpus_bytes": manifest["bytes"], "date": dt.date.today().isoformat(),
+                 "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB RAM, "
+                            f"{platform.machine()}, Python {platform.python_version()}"}
+    print("bench: floor (read + decode + one regex)", flush=True)
+    res["floor"] = floor(corpus / "raw")
+    print(f"bench: fengong run on {args.docs} notices (runner {args.runner})", flush=True)
+    res["pipeline"] = run_pipeline(corpus / "raw", warehouse, out / f"{tag}-timings.json", env, args,
+                                   out / f"{tag}-run.log")
+    print(f"bench: run took {res['pipeline']['wall']:.1f}s; parse breakdown on {args.sample} notices", flush=True)
+    res["breakdown"] = parse_breakdown(corpus / "raw", args.sample)
+    if "score" not in args.skip:
+        print("bench: scoring against the truth", flush=True)
+        res["score"] = score.score_warehouse(warehouse, corpus / "truth")
+    res["quality"] = (run_quality(warehouse, out / f"{tag}-quality", env) if "quality" not in args.skip
+                      else {"seconds": 0.0, "rc": None})
+    if "queries" not in args.skip:
+        print("bench: analyst queries", flush=True)
+        res["queries"] = queries.time_queries(warehouse)
+    if "incremental" not in args.skip:
+        print("bench: one new notice into the warehouse", flush=True)
+        res["incremental"] = incremental(args.seed, args.docs, warehouse, out, env)
+    (out / f"results-{tag}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    md = report(res)
+    (out / f"results-{tag}.md").write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

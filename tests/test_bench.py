@@ -1,0 +1,101 @@
+"""The benchmark's corpus generator, its truth and the scorer (bench/), on a few notices."""
+
+import json
+import sys
+
+import duckdb
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import make_corpus  # noqa: E402
+import queries  # noqa: E402
+import score  # noqa: E402
+
+N = 24
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    make_corpus.make_corpus(seed=11, docs=N, out=out, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(corpus, tmp_path_factory):
+    """The corpus parsed, validated and loaded the way the flow does it, without Prefect."""
+    from flows import steps
+    from warehouse import load as wh
+
+    path = tmp_path_factory.mktemp("wh") / "bench.duckdb"
+    con = wh.connect(path)
+    raw = corpus / "raw"
+    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw), reviewed={})
+    assert wh.load_documents(con, result.parsed) == []
+    con.close()
+    return path, result
+
+
+def test_a_notice_depends_only_on_seed_and_number():
+    assert make_corpus.make_notice(3, 17) == make_corpus.make_notice(3, 17)
+    assert make_corpus.make_notice(3, 17)[2] != make_corpus.make_notice(4, 17)[2]
+
+
+def test_notices_are_20_to_60_kb_and_use_every_layout(corpus):
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    sizes = [p.stat().st_size for p in (corpus / "raw").iterdir()]
+    assert len(sizes) == N and all(20_000 <= s <= 60_000 for s in sizes)
+    assert set(manifest["families"]) == set(make_corpus.FAMILIES)
+
+
+def test_truth_has_one_line_per_item_in_the_expected_format(corpus):
+    truth = sorted((corpus / "truth").glob("*.jsonl"))
+    assert len(truth) == N
+    lines = [json.loads(x) for x in truth[0].read_text(encoding="utf-8").splitlines()]
+    assert set(lines[0]["doc"]) >= {"jurisdiction", "jurisdiction_code", "doc_kind", "period_start", "role_rule"}
+    for item in lines[1:]:
+        assert set(item) == {"parent_nos", "item_no", "kind", "binding", "starts", "lead", "co", "responsible",
+                             "overall_lead", "leaders"}
+        assert item["lead"] or item["responsible"]
+
+
+def test_a_suffix_written_once_is_expanded_in_the_truth():
+    rng = make_corpus.random.Random(1)
+    place = next(p for p in make_corpus.jurisdictions() if p.name == "江夏区")
+    units = make_corpus.make_units(rng, place)
+    style = make_corpus.Style(False, 1.0, 0.0, 0.0, "责任单位", "责任单位", "牵头单位", False, ".")
+    written, mentions = make_corpus._dept_group(rng, units, style, ["发改局", "科经局", "商务局"])
+    assert written == "区发改、科经、商务局"
+    assert mentions == ["区发改局", "区科经局", "区商务局"]
+
+
+def test_the_parser_scores_near_perfectly_on_what_it_is_meant_to_read(corpus, loaded):
+    path, result = loaded
+    assert result.quarantined == []
+    s = score.score_warehouse(path, corpus / "truth")
+    assert s["documents"]["loaded"] == N
+    assert s["items"]["f1"] >= 0.999
+    assert s["assignments"]["f1"] >= 0.99
+    assert s["leaders"]["f1"] == 1.0
+
+
+def test_the_scorer_counts_what_is_missing_and_what_is_spurious(corpus, loaded, tmp_path):
+    path, _ = loaded
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(path.read_bytes())
+    con = duckdb.connect(str(broken))
+    before = score.score_warehouse(path, corpus / "truth")["assignments"]
+    n_lead = con.execute("SELECT count(*) FROM assignments WHERE role = 'lead' AND ord = 1").fetchone()[0]
+    con.execute("UPDATE assignments SET mention = mention || '?' WHERE role = 'lead' AND ord = 1")
+    con.close()
+    after = score.score_warehouse(broken, corpus / "truth")["assignments"]
+    assert after["parsed"] == before["parsed"] and after["truth"] == before["truth"]
+    assert before["matched"] - after["matched"] == n_lead
+
+
+def test_the_benchmark_runs_the_readme_analyst_queries():
+    names = [name for name, _ in queries.readme_queries()]
+    assert len(names) == 4 and any("v_indicator_compare" in n for n in names)
