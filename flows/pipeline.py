@@ -93,17 +93,27 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
 
 def _parsed_in_order(batches: list[list[Path]], raw: Path, reviewed, ahead: int):
     """Read each batch here and parse it on the task runner, up to `ahead` batches in flight;
-    yields (files, parse result) in batch order."""
+    yields (files, parse result) in batch order.
+
+    Once the caller has taken a batch, its files and documents are dropped: Prefect's finished
+    futures keep their results in reference cycles that only a full garbage collection frees, so
+    holding on to them makes memory grow with the corpus, not with the batch size."""
     pending: deque = deque()
+
+    def take():
+        files, future = pending.popleft()
+        result = future.result()
+        yield files, result
+        files.clear()
+        result.parsed.clear()
+
     for batch in batches:
         files = read_batch(batch, raw)
         pending.append((files, parse_batch.submit(files, reviewed)))
         if len(pending) > ahead:
-            files, future = pending.popleft()
-            yield files, future.result()
+            yield from take()
     while pending:
-        files, future = pending.popleft()
-        yield files, future.result()
+        yield from take()
 
 
 @flow(name="fengong-ingest", log_prints=False)
