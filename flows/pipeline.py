@@ -78,6 +78,8 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
     scheduler at `address`, default $FENGONG_DASK_ADDRESS)."""
     if name == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    if not address and not os.environ.get("FENGONG_DASK_ADDRESS"):
+        _share_ephemeral_api()
     if name == "process":
         return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count())
     if name == "dask":
@@ -89,6 +91,21 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count(), "threads_per_worker": 1,
                                               "processes": True, "dashboard_address": None})
     raise ValueError(f"unknown task runner {name!r}: use one of {', '.join(RUNNERS)}")
+
+
+def _share_ephemeral_api() -> None:
+    """Worker processes must report to this run's Prefect API. With no PREFECT_API_URL each pool or
+    local Dask worker would start an ephemeral server of its own (seconds, 0.2 GB each, and the task
+    runs recorded where nobody looks), so start this process's one now and hand its address down."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL") or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the process's singleton: the flow's client uses the same one
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
 
 
 def _parsed_in_order(batches: list[list[Path]], raw: Path, reviewed, ahead: int):
