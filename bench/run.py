@@ -93,8 +93,11 @@ class TreeRss:
 
     def __init__(self, pid: int, every: float = 0.05):
         self.proc, self.every = psutil.Process(pid), every
+        self.t0 = time.perf_counter()
         self.peak_total = self.peak_single = 0
         self.max_procs = 0
+        self.peak_by_process: dict[int, tuple[int, str]] = {}  # pid -> (peak rss, what it is)
+        self.timeline: list[tuple[float, int]] = []  # (seconds since start, tree RSS), about every second
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -113,13 +116,35 @@ class TreeRss:
                     continue
                 total += rss
                 self.peak_single = max(self.peak_single, rss)
+                if rss > self.peak_by_process.get(p.pid, (0, ""))[0]:
+                    self.peak_by_process[p.pid] = (rss, self._what(p))
             self.peak_total = max(self.peak_total, total)
             self.max_procs = max(self.max_procs, len(procs))
+            now = time.perf_counter() - self.t0
+            if not self.timeline or now - self.timeline[-1][0] >= 1.0:
+                self.timeline.append((now, total))
             self._stop.wait(self.every)
+
+    @staticmethod
+    def _what(p: psutil.Process) -> str:
+        try:
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            return "?"
+        for marker, name in (("flow_timings.py", "flow (CLI) process"), ("uvicorn", "Prefect server"),
+                             ("prefect.server", "Prefect server"), ("multiprocessing.spawn", "pool worker"),
+                             ("resource_tracker", "multiprocessing resource tracker"),
+                             ("distributed", "Dask worker/nanny")):
+            if marker in cmd:
+                return name
+        return cmd[:60]
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def largest(self, n: int = 4) -> list[tuple[str, int]]:
+        return [(what, rss) for rss, what in sorted(self.peak_by_process.values(), reverse=True)[:n]]
 
 
 def bench_env(out: Path) -> dict:
@@ -128,6 +153,35 @@ def bench_env(out: Path) -> dict:
     env.update({"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
     return env
+
+
+class PrefectServer:
+    """`prefect server start` for the run (what a team runs instead of the ephemeral server);
+    its start is not part of the measured run."""
+
+    def __init__(self, env: dict, port: int = 4299):
+        import urllib.request
+
+        self.url = f"http://127.0.0.1:{port}/api"
+        self.proc = subprocess.Popen([str(Path(PYTHON).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+                                      "--port", str(port), "--no-ui", "--no-services"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/health", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise SystemExit("bench: prefect server did not answer within 120 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 def warm_prefect(env: dict) -> None:
@@ -161,7 +215,8 @@ def run_pipeline(raw: Path, warehouse: Path, timings: Path, env: dict, args: arg
                    if line.startswith("{"))
     t = json.loads(timings.read_text(encoding="utf-8"))
     return {"wall": wall, "rss_peak_total": rss.peak_total, "rss_peak_single": rss.peak_single,
-            "processes": rss.max_procs, "summary": summary, **stage_times(t)}
+            "processes": rss.max_procs, "rss_largest": rss.largest(), "rss_timeline": rss.timeline,
+            "summary": summary, **stage_times(t)}
 
 
 def _union(intervals: list[tuple[float, float]]) -> float:
@@ -204,7 +259,8 @@ def stage_times(t: dict) -> dict:
 
 
 def parse_breakdown(raw: Path, sample: int) -> dict:
-    """Seconds per parser stage on `sample` files, one process (wrapping transforms.document's names)."""
+    """CPU seconds per parser stage on `sample` files, one process (wrapping transforms.document's
+    names; CPU time, because other users of the machine disturb wall time)."""
     import transforms.document as doc
     from transforms.mentions import UnitSplitter
     from transforms.units import Resolver
@@ -218,13 +274,13 @@ def parse_breakdown(raw: Path, sample: int) -> dict:
 
         def wrapper(*a, **k):
             depth[stage] = depth.get(stage, 0) + 1
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             try:
                 return fn(*a, **k)
             finally:
                 depth[stage] -= 1
                 if depth[stage] == 0:
-                    spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t0
+                    spent[stage] = spent.get(stage, 0.0) + time.process_time() - t0
         setattr(owner, name, wrapper)
         return fn
 
@@ -242,10 +298,10 @@ def parse_breakdown(raw: Path, sample: int) -> dict:
     try:
         doc.parse_document(files[0].read_bytes(), files[0].name, reviewed=reviewed)  # warm the caches
         spent.clear()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for p in files:
             doc.parse_document(p.read_bytes(), p.name, reviewed=reviewed)
-        total = time.perf_counter() - t0
+        total = time.process_time() - t0
     finally:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
@@ -304,12 +360,20 @@ def report(res: dict) -> str:
     lines = [
         f"### {n:,} notices ({mb:.0f} MB), runner `{res['runner']}`, batch size {res['batch_size']}",
         "",
+        f"{res['machine']}; {res['date']}; Prefect {res.get('prefect', 'ephemeral')}; load average "
+        f"(1/5/15 min) before the run {_loads(res.get('load_average_before'))}, after {_loads(res.get('load_average_after'))} "
+        "(the machine is shared).",
+        "",
         "| measure | value |", "|---|---:|",
         f"| `fengong run` wall time (process start to exit) | {p['wall']:.1f} s |",
         f"| documents/s, end to end | {n / p['wall']:.0f} |",
         f"| MB/s, end to end | {mb / p['wall']:.2f} |",
         f"| peak RSS, whole process tree (max single process) | {p['rss_peak_total'] / 2**30:.2f} GB "
         f"({p['rss_peak_single'] / 2**30:.2f} GB), {p['processes']} processes |",
+        "| RSS of the process tree at 25 / 50 / 75 / 100% of the run | " + " / ".join(
+            f"{_rss_at(p.get('rss_timeline', []), q) / 2**30:.2f}" for q in (0.25, 0.5, 0.75, 1.0)) + " GB |",
+        "| peak RSS of the largest processes | " + ", ".join(
+            f"{what} {rss / 2**30:.2f} GB" for what, rss in p.get("rss_largest", [])) + " |",
         f"| loaded / quarantined | {p['summary']['loaded']} / {p['summary']['quarantined']} |",
         f"| floor: read + decode + one regex, 1 process | {res['floor']['seconds']:.2f} s |",
         f"| **ratio full pipeline / floor** | **{p['wall'] / res['floor']['seconds']:.1f}×** |",
@@ -350,6 +414,18 @@ def report(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rss_at(timeline: list, q: float) -> int:
+    """The highest tree RSS sampled up to fraction q of the run."""
+    if not timeline:
+        return 0
+    end = timeline[-1][0] * q
+    return max(rss for t, rss in timeline if t <= end + 1e-9) if any(t <= end for t, _ in timeline) else 0
+
+
+def _loads(la) -> str:
+    return "/".join(f"{x:.1f}" for x in la) if la else "?"
+
+
 def _score_lines(sc: dict) -> list[str]:
     lines = ["| correctness vs generator truth | truth | parsed | precision | recall | F1 |",
              "|---|---:|---:|---:|---:|---:|"]
@@ -367,8 +443,8 @@ def _score_lines(sc: dict) -> list[str]:
 
 
 def _breakdown_lines(b: dict) -> list[str]:
-    lines = ["", f"Parse breakdown, one process, {b['files']} files: {b['ms_per_doc']:.1f} ms per notice", "",
-              "| parser stage | ms per notice | share |", "|---|---:|---:|"]
+    lines = ["", f"Parse breakdown, one process, {b['files']} files: {b['ms_per_doc']:.1f} CPU ms per notice", "",
+              "| parser stage | CPU ms per notice | share |", "|---|---:|---:|"]
     for stage, sec in sorted(b["stages"].items(), key=lambda x: -x[1]):
         lines.append(f"| {stage} | {sec / b['files'] * 1000:.1f} | {sec / b['seconds']:.0%} |")
     return lines
@@ -385,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus-dir", type=Path, default=BENCH / "corpus")
     ap.add_argument("--out", type=Path, default=BENCH / "out")
     ap.add_argument("--sample", type=int, default=200, help="notices in the single-process parse breakdown")
+    ap.add_argument("--prefect-server", action="store_true",
+                    help="run against a `prefect server start` started before the run, not the ephemeral server")
     ap.add_argument("--skip", action="append", default=[], choices=("quality", "queries", "incremental", "score"),
                     help="leave a part out (repeatable)")
     args = ap.parse_args(argv)
@@ -402,9 +480,22 @@ def main(argv: list[str] | None = None) -> int:
                             f"{platform.machine()}, Python {platform.python_version()}"}
     print("bench: floor (read + decode + one regex)", flush=True)
     res["floor"] = floor(corpus / "raw")
-    print(f"bench: fengong run on {args.docs} notices (runner {args.runner})", flush=True)
-    res["pipeline"] = run_pipeline(corpus / "raw", warehouse, out / f"{tag}-timings.json", env, args,
-                                   out / f"{tag}-run.log")
+    server = None
+    if args.prefect_server:
+        server = PrefectServer(env)
+        env = {**env, "PREFECT_API_URL": server.url}
+        res["prefect"] = f"server at {server.url} (started before the run)"
+    else:
+        res["prefect"] = "ephemeral (started by the run)"
+    print(f"bench: fengong run on {args.docs} notices (runner {args.runner}, Prefect {res['prefect']})", flush=True)
+    res["load_average_before"] = os.getloadavg()
+    try:
+        res["pipeline"] = run_pipeline(corpus / "raw", warehouse, out / f"{tag}-timings.json", env, args,
+                                       out / f"{tag}-run.log")
+    finally:
+        if server:
+            server.stop()
+    res["load_average_after"] = os.getloadavg()
     print(f"bench: run took {res['pipeline']['wall']:.1f}s; parse breakdown on {args.sample} notices", flush=True)
     res["breakdown"] = parse_breakdown(corpus / "raw", args.sample)
     if "score" not in args.skip:
@@ -414,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                       else {"seconds": 0.0, "rc": None})
     if "queries" not in args.skip:
         print("bench: analyst queries", flush=True)
-        res["queries"] = queries.time_queries(warehouse)
+        res["queries"] = queries.time_queries(warehouse, runs=5)
     if "incremental" not in args.skip:
         print("bench: one new notice into the warehouse", flush=True)
         res["incremental"] = incremental(args.seed, args.docs, warehouse, out, env)

@@ -50,6 +50,8 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
     scheduler at `address`, default $FENGONG_DASK_ADDRESS)."""
     if name == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    if not address and not os.environ.get("FENGONG_DASK_ADDRESS"):
+        _share_ephemeral_api()
     if name == "process":
         return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count())
     if name == "dask":
@@ -63,19 +65,44 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
     raise ValueError(f"unknown task runner {name!r}: use one of {', '.join(RUNNERS)}")
 
 
+def _share_ephemeral_api() -> None:
+    """Worker processes must report to this run's Prefect API. With no PREFECT_API_URL each pool or
+    local Dask worker would start an ephemeral server of its own (seconds, 0.2 GB each, and the task
+    runs recorded where nobody looks), so start this process's one now and hand its address down."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL") or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the process's singleton: the flow's client uses the same one
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+
+
 def parse_ahead(path_batches: list[list[Path]], raw: Path, reviewed, ahead: int = 4):
     """Read each batch here and parse it on the task runner, up to `ahead` batches in flight;
-    yields (files, parse result) in batch order, as flows/ops.py's loader expects."""
+    yields (files, parse result) in batch order, as flows/ops.py's loader expects.
+
+    Once the caller has taken a batch, its files and documents are dropped: Prefect's finished
+    futures keep their results in reference cycles that only a full garbage collection frees, so
+    holding on to them makes memory grow with the corpus, not with the batch size."""
     pending: deque = deque()
+
+    def take():
+        files, future = pending.popleft()
+        result = future.result()
+        yield files, result
+        files.clear()
+        result.parsed.clear()
+
     for paths in path_batches:
         files = read_batch(paths, raw)
         pending.append((files, parse_batch.submit(files, reviewed)))
         if len(pending) > ahead:
-            files, future = pending.popleft()
-            yield files, future.result()
+            yield from take()
     while pending:
-        files, future = pending.popleft()
-        yield files, future.result()
+        yield from take()
 
 
 def _trigger() -> tuple[str, str | None]:
