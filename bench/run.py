@@ -143,7 +143,7 @@ class TreeRss:
         self._stop.set()
         self._thread.join()
 
-    def largest(self, n: int = 4) -> list[tuple[str, int]]:
+    def largest(self, n: int = 8) -> list[tuple[str, int]]:
         return [(what, rss) for rss, what in sorted(self.peak_by_process.values(), reverse=True)[:n]]
 
 
