@@ -37,6 +37,7 @@ from flows import steps
 from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
 from transforms import vocab
 from warehouse import load as wh
+from warehouse import marts
 from warehouse.review import review_rows, write_review_file
 
 BATCH_MAX_BYTES = 32 * 2**20  # raw bytes held by one batch, whatever --batch-size says
@@ -456,6 +457,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
         if retired:
             progress(f"{len(retired)} file(s) no longer in {raw}, marked retired (`fengong prune` deletes them): "
                      + ", ".join(retired[:5]) + (" …" if len(retired) > 5 else ""))
+        _refresh_marts(con, progress)
         cov = con.execute("""
             SELECT count(*), count(*) FILTER (WHERE resolved),
                    (SELECT count(*) FROM units), (SELECT count(*) FROM units WHERE len(functions) > 0)
@@ -481,6 +483,13 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
     summary.unresolved = write_review_file(review_path, rows, known)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary.as_dict()
+
+
+def _refresh_marts(con, progress: Callable) -> None:
+    t = time.perf_counter()
+    stale = marts.refresh_marts(con)
+    if stale:
+        progress(f"marts refreshed for {len(stale)} jurisdiction(s) in {time.perf_counter() - t:.2f}s")
 
 
 def parse_in_order(path_batches: list[list[Path]], raw: Path, reviewed, read: Callable = steps.read_files,
@@ -574,6 +583,7 @@ def prune(warehouse: str = DEFAULT_WAREHOUSE, dry_run: bool = False, lock_wait_s
         started = dt.datetime.now()
         listed = wh.retired_documents(con)
         docs, names = wh.prune_retired(con)
+        _refresh_marts(con, progress)
         wh.record_run(con, {
             "run_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": dt.datetime.now(),
             "command": "prune", "pruned": len(docs), "data_changed": bool(docs or names), "triggered_by": "manual",

@@ -7,6 +7,7 @@ import pytest
 from validation.expectations import run_suite
 from validation.report import failed_errors, write_reports
 from warehouse import load as wh
+from warehouse import marts
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +18,7 @@ def seeded(tmp_path_factory, parsed_seeds):
 
     wh.load_functions(con, functions_frame())
     assert wh.load_documents(con, list(parsed_seeds.values())) == []
+    marts.refresh_marts(con)  # as a run does at its end: `units` is a table
     con.close()
     return path
 

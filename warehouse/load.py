@@ -50,6 +50,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         # DuckDB's buffer pool may use 80% of RAM and keeps what it wrote cached: the loader's
         # memory then grows with the warehouse. A batch needs far less than this.
         con.execute("SET memory_limit = '512MB'")
+        con.execute("SET enable_progress_bar = false")  # the run prints its own progress
         ensure_schema(con)
         # DDL left in the write-ahead log can make a crashed file unopenable: DuckDB's WAL replay of
         # CREATE/ALTER with a DEFAULT expression fails ("GetDefaultDatabase with no default database

@@ -6,31 +6,52 @@ SELECT u.unit_id, u.jurisdiction, u.name, f.code AS function_code, f.name_zh, f.
 FROM units u, unnest(u.functions) AS t(code)
 JOIN functions f ON f.code = t.code;
 
--- Which departments carry the most items, per jurisdiction and role.
-CREATE OR REPLACE VIEW v_department_load AS
-SELECT jurisdiction, unit_id, unit_name,
-       count(DISTINCT item_id) FILTER (WHERE role = 'lead')         AS items_led,
-       count(DISTINCT item_id) FILTER (WHERE role = 'co')           AS items_co,
-       count(DISTINCT item_id) FILTER (WHERE role = 'responsible')  AS items_responsible,
-       count(DISTINCT item_id) FILTER (WHERE role = 'overall_lead') AS items_overall_lead,
-       count(DISTINCT item_id)                                      AS items_total,
-       count(DISTINCT doc_id)                                       AS documents
-FROM v_assignments
-WHERE mention_kind = 'unit'
-GROUP BY ALL;
+-- Which departments carry the most items, per jurisdiction and role; and for each function, how many
+-- items each city's units lead. Analysts read v_department_load and v_function_leads: tables
+-- refreshed per jurisdiction at the end of each run (warehouse/marts.py), because counting distinct
+-- items over every assignment takes seconds on a national warehouse. The definitions are these table
+-- macros, over the documents of the jurisdictions listed (coalesce(jurisdiction, '') IN jurs).
+-- Every count is within one jurisdiction, so refreshing only the jurisdictions that changed is exact.
 
--- For each function, how many items each city's units lead, across all loaded documents.
--- Each unit's functions are unnested before the join (a few rows per unit), not per assignment,
--- and only what is read is joined (every assignment points to an item: the contracts check it).
-CREATE OR REPLACE VIEW v_function_leads AS
-SELECT f.code AS function_code, f.name_zh AS function_zh, d.jurisdiction,
-       count(DISTINCT a.item_id) AS items_led, count(DISTINCT a.doc_id) AS documents
-FROM assignments a
-JOIN documents d USING (doc_id)
-JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
-JOIN functions f ON f.code = uf.code
-WHERE a.role = 'lead'
-GROUP BY ALL;
+-- The documents of some jurisdictions (the refresh scope).
+CREATE OR REPLACE MACRO scope_documents(jurs) AS TABLE
+    SELECT * FROM documents WHERE list_contains(jurs, coalesce(jurisdiction, ''));
+
+-- An item counts once per (unit, role), however often the unit is written on it.
+CREATE OR REPLACE MACRO calc_department_load(jurs) AS TABLE
+    WITH d AS (SELECT doc_id, jurisdiction, province FROM scope_documents(jurs)),
+    x AS (SELECT DISTINCT doc_id, item_id, unit_id, role FROM assignments
+          WHERE mention_kind = 'unit' AND doc_id IN (SELECT doc_id FROM d))
+    SELECT d.jurisdiction, d.province, x.unit_id, any_value(u.name) AS unit_name,
+           count(*) FILTER (WHERE x.role = 'lead')         AS items_led,
+           count(*) FILTER (WHERE x.role = 'co')           AS items_co,
+           count(*) FILTER (WHERE x.role = 'responsible')  AS items_responsible,
+           count(*) FILTER (WHERE x.role = 'overall_lead') AS items_overall_lead,
+           count(DISTINCT x.item_id)                       AS items_total,
+           count(DISTINCT x.doc_id)                        AS documents
+    FROM x JOIN d USING (doc_id)
+    LEFT JOIN units u ON u.unit_id = x.unit_id
+    GROUP BY d.jurisdiction, d.province, x.unit_id;
+
+-- Each unit's functions are unnested before the join (a few rows per unit), not per assignment.
+CREATE OR REPLACE MACRO calc_function_leads(jurs) AS TABLE
+    WITH d AS (SELECT doc_id, jurisdiction, province FROM scope_documents(jurs))
+    SELECT f.code AS function_code, f.name_zh AS function_zh, d.jurisdiction, d.province,
+           count(DISTINCT a.item_id) AS items_led, count(DISTINCT a.doc_id) AS documents
+    FROM assignments a
+    JOIN d USING (doc_id)
+    JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
+    JOIN functions f ON f.code = uf.code
+    WHERE a.role = 'lead'
+    GROUP BY ALL;
+
+-- The materialised marts and the views analysts query. A new warehouse gets empty tables here;
+-- warehouse/marts.py fills them (and rebuilds them when a definition above changes).
+CREATE TABLE IF NOT EXISTS mart_department_load AS SELECT * FROM calc_department_load([]) LIMIT 0;
+CREATE TABLE IF NOT EXISTS mart_function_leads AS SELECT * FROM calc_function_leads([]) LIMIT 0;
+CREATE TABLE IF NOT EXISTS mart_state (jurisdiction VARCHAR, state VARCHAR);
+CREATE OR REPLACE VIEW v_department_load AS SELECT * FROM mart_department_load;
+CREATE OR REPLACE VIEW v_function_leads AS SELECT * FROM mart_function_leads;
 
 -- Items with the exact source text they were parsed from.
 CREATE OR REPLACE VIEW v_item_sources AS
