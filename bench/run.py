@@ -16,8 +16,8 @@ In one run it measures, and writes to bench/out/results-n{N}.json and .md:
 4. `fengong quality` on the warehouse (the Great Expectations suite), timed on its own;
 5. F1 of items, assignments and leaders against the generator's truth (bench/score.py);
 6. the README's analyst queries (bench/queries.py), median of several runs;
-7. one new notice into the N-notice warehouse: parse + validate + load directly, and a
-   `fengong run` whose raw folder holds only that notice.
+7. one new notice into the N-notice warehouse: parse + validate + load directly, and by a running
+   `fengong serve` on the whole raw folder plus the new notice (bench/serve_incremental.py).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ if str(BENCH) not in sys.path:
 import make_corpus  # noqa: E402
 import queries  # noqa: E402
 import score  # noqa: E402
+import serve_incremental  # noqa: E402
 
 PYTHON = sys.executable
 GOALS = {"seconds_10k": 60.0, "rss_gb": 2.0, "orchestration_share": 0.10, "floor_ratio": 15.0,
@@ -317,8 +318,9 @@ def run_quality(warehouse: Path, out: Path, env: dict) -> dict:
             "errors": [ln for ln in r.stderr.splitlines() if "error-level" in ln][:3]}
 
 
-def incremental(seed: int, docs: int, warehouse: Path, out: Path, env: dict) -> dict:
-    """Notice number `docs` (one the warehouse does not hold) loaded into it: directly, then by the CLI."""
+def incremental(seed: int, docs: int, corpus_raw: Path, warehouse: Path, out: Path, env: dict) -> dict:
+    """Notice number `docs` (one the warehouse does not hold) into the N-notice warehouse: directly
+    (connect, parse, load), then by a running `fengong serve` on the whole raw folder (bench/serve_incremental.py)."""
     from flows import steps
     from transforms import vocab
     from warehouse import load as wh
@@ -326,28 +328,25 @@ def incremental(seed: int, docs: int, warehouse: Path, out: Path, env: dict) -> 
     res: dict = {}
     new = out / "incremental"
     shutil.rmtree(new, ignore_errors=True)
-    for k, which in enumerate(("direct", "cli")):
-        stem, _, data, _, _ = make_corpus.make_notice(seed, docs + k)
-        d = new / which
-        d.mkdir(parents=True)
-        (d / f"{stem}.txt").write_bytes(data)
+    stem, _, data, _, _ = make_corpus.make_notice(seed, docs)
+    (new / "new").mkdir(parents=True)
+    notice = new / "new" / f"{stem}.txt"
+    notice.write_bytes(data)
+    scratch = new / "direct.duckdb"
+    shutil.copyfile(warehouse, scratch)  # the serve measurement needs the warehouse without it
     t0 = time.perf_counter()
-    con = wh.connect(warehouse)
+    con = wh.connect(scratch)
     t1 = time.perf_counter()
-    files = steps.read_files(steps.discover(new / "direct"), new / "direct")
+    files = steps.read_files([notice], new / "new")
     result = steps.parse_and_validate(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES))
     t2 = time.perf_counter()
     failed = wh.load_documents(con, result.parsed)
-    con.close()
     t3 = time.perf_counter()
+    con.close()
+    scratch.unlink()
     res["direct"] = {"connect": t1 - t0, "parse_validate": t2 - t1, "load": t3 - t2, "total": t3 - t0,
                      "loaded": len(result.parsed) - len(failed)}
-    t0 = time.perf_counter()
-    r = subprocess.run([str(Path(PYTHON).parent / "fengong"), "run", "--raw", str(new / "cli"), "--warehouse",
-                        str(warehouse), "--json"], env=env, capture_output=True, text=True, cwd=out)
-    res["cli"] = {"wall": time.perf_counter() - t0, "rc": r.returncode,
-                  "flow_seconds": next((json.loads(x)["seconds"] for x in r.stdout.splitlines() if x.startswith("{")),
-                                       None)}
+    res["serve"] = serve_incremental.measure(corpus_raw, warehouse, notice, new / "serve", env)
     return res
 
 
@@ -405,12 +404,15 @@ def report(res: dict) -> str:
         lines += [f"| {q['query']} | {q['rows']} | {q['median_ms']:.0f} | {q['max_ms']:.0f} |" for q in res["queries"]]
     inc = res.get("incremental")
     if inc:
-        di = inc["direct"]
+        di, sv = inc["direct"], inc["serve"]
         lines += ["", "| one new notice into this warehouse | seconds |", "|---|---:|",
                   f"| direct: connect {di['connect']:.2f} + parse/validate {di['parse_validate']:.2f} + "
-                  f"load {di['load']:.2f} | **{di['total']:.2f}** |",
-                  f"| `fengong run` on a folder holding only the new notice (flow {inc['cli']['flow_seconds']} s) | "
-                  f"{inc['cli']['wall']:.1f} |"]
+                  f"load {di['load']:.2f} | {di['total']:.2f} |"]
+        for name, what in (("nothing_new", "nothing new"), ("one_new", "the new notice")):
+            r = sv[name]
+            lines += [f"| `fengong serve`, scheduled run with {what} ({r['files_seen']} files, {r['loaded']} loaded): "
+                      f"flow body {r['body_s']:.2f}; scheduled time to end {r['scheduled_to_end_s']:.1f} | "
+                      f"**{r['flow_run_s']:.2f}** (flow run, start to end) |"]
     return "\n".join(lines) + "\n"
 
 
@@ -508,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         res["queries"] = queries.time_queries(warehouse, runs=5)
     if "incremental" not in args.skip:
         print("bench: one new notice into the warehouse", flush=True)
-        res["incremental"] = incremental(args.seed, args.docs, warehouse, out, env)
+        res["incremental"] = incremental(args.seed, args.docs, corpus / "raw", warehouse, out, env)
     (out / f"results-{tag}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     md = report(res)
     (out / f"results-{tag}.md").write_text(md, encoding="utf-8")

@@ -61,6 +61,8 @@ class RawFile:
     size: int
     sha256: str
     problem: str | None = None  # refused without parsing: too large, a link to outside raw/
+    mtime_ns: int | None = None
+    hashed: bool = True  # False: size and mtime matched the last run's, the recorded sha256 was reused
 
     @property
     def doc_id(self) -> str:
@@ -93,17 +95,26 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_raw: bool = False) -> list[RawFile]:
+def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_raw: bool = False,
+             known: dict[str, tuple[int, int, str]] | None = None) -> list[RawFile]:
     """Every notice file under raw/ with its size and content hash, read in 1 MB chunks (bounded memory).
-    A file over the size limit or a link that leads outside raw/ is marked with the reason, not read."""
+    A file over the size limit or a link that leads outside raw/ is marked with the reason, not read.
+
+    `known` maps a name to the (size, mtime_ns, sha256) recorded when it was last loaded: a file whose
+    size and modification time (in nanoseconds) are unchanged is not read again (as rsync decides).
+    Hashing every file is most of an incremental run's time on a large raw/ folder; `--force` hashes all."""
     real_raw = raw.resolve()
     limit = int(max_file_mb * 2**20)
+    known = known or {}
     out = []
     for p in steps.discover(raw):
         name = p.relative_to(raw).as_posix()
         try:
-            size = p.stat().st_size
-            sha = sha256_file(p)
+            st = p.stat()
+            size, mtime = st.st_size, st.st_mtime_ns
+            seen = known.get(name)
+            hashed = seen is None or seen[:2] != (size, mtime)
+            sha = sha256_file(p) if hashed else seen[2]
         except FileNotFoundError:
             continue  # removed while the folder was listed: gone, like any other removed file
         except OSError as e:  # quarantined with the reason, read again by the next run
@@ -115,7 +126,7 @@ def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_
         elif size > limit:
             problem = (f"{name} is {size / 2**20:.1f} MB, larger than the {max_file_mb:g} MB limit for one notice; "
                        "split it into one file per notice (or raise --max-file-mb)")
-        out.append(RawFile(p, name, size, sha, problem))
+        out.append(RawFile(p, name, size, sha, problem, mtime, hashed))
     return out
 
 
@@ -442,7 +453,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
 
     def work(con, lock: WarehouseLock):
         wh.load_functions(con, functions_frame())
-        files = scan_raw(raw, max_file_mb, allow_outside_raw)
+        files = scan_raw(raw, max_file_mb, allow_outside_raw, known=None if force else wh.file_stats(con))
         pv, dv = vocab.parser_version(), decisions_version()
         plan = plan_run(con, files, pv, dv, force)
         c = Counts(files_seen=len(files), new_files=plan.new, changed_files=plan.changed,
@@ -452,6 +463,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
                  f"{len(plan.skip)} unchanged (skipped)")
         _load_plan(con, raw, plan, pv, dv, batch_size, parsed_batches or parse_in_order, progress, c, t0)
         present = [f.name for f in files]
+        wh.record_file_stats(con, [(f.name, f.sha256, f.size, f.mtime_ns) for f in files if f.hashed and not f.problem])
         retired = wh.retire_missing(con, present)
         c.retired = len(retired)
         if retired:

@@ -100,28 +100,6 @@ def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT
     return ingest.to_deployment(**_options(cron, parameters, name))
 
 
-def check_cron(cron: str) -> None:
-    """Raise ValueError when `cron` is not a cron expression Prefect accepts."""
-    from prefect.client.schemas.schedules import CronSchedule
-    from pydantic import ValidationError
-
-    try:
-        CronSchedule(cron=cron)
-    except ValidationError as e:
-        raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
-
-
-def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT):
-    """The deployment `fengong serve` runs: the ingest flow, importable by module path, on `cron`."""
-    from prefect.deployments.runner import EntrypointType
-
-    from flows.pipeline import ingest
-
-    return ingest.to_deployment(name=name, cron=cron, parameters=parameters,
-                                entrypoint_type=EntrypointType.MODULE_PATH,
-                                description="fengong: load new and changed notices from raw/ into the warehouse")
-
-
 def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=print) -> None:
     """Register the deployment and poll for its scheduled runs until stopped (SIGINT/SIGTERM)."""
     check_cron(cron)

@@ -144,6 +144,48 @@ def test_unchanged_files_are_skipped_and_only_a_new_file_is_parsed(project):
     assert (again["skipped"], again["parsed"], again["loaded"]) == (6, 0, 0)
 
 
+def hashed_by_a_run(project: Path, monkeypatch, **kw) -> tuple[dict, list[str]]:
+    """Run, and return the summary and the names of the files the run read to hash."""
+    hashed: list[str] = []
+    real = ops.sha256_file
+
+    def counting(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(ops, "sha256_file", counting)
+    summary, _ = run(project, **kw)
+    return summary, hashed
+
+
+def test_unchanged_files_are_not_read_again_to_hash_them(project, monkeypatch):
+    summary, hashed = hashed_by_a_run(project, monkeypatch)
+    assert (summary["skipped"], hashed) == (5, [])
+    assert query(project, "SELECT count(*) FROM document_files WHERE size_bytes IS NULL OR mtime_ns IS NULL") == [(0,)]
+
+
+def test_a_file_with_a_new_mtime_is_hashed_again_and_skipped_if_its_content_is_the_same(project, monkeypatch):
+    target = project / "raw" / SEEDS[2]
+    os.utime(target, ns=(time.time_ns(), time.time_ns()))
+    summary, hashed = hashed_by_a_run(project, monkeypatch)
+    assert (hashed, summary["skipped"], summary["parsed"]) == ([SEEDS[2]], 5, 0)
+
+
+def test_regression_a_same_size_edit_is_seen_by_its_mtime(project, monkeypatch):
+    """The hash is skipped only while size and mtime (ns) both match what the last run recorded."""
+    target = project / "raw" / SEEDS[1]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("5.切实优化营商环境", "5.切实改善营商环境", 1), encoding="utf-8")
+    assert target.stat().st_size == (RAW / SEEDS[1]).stat().st_size
+    summary, hashed = hashed_by_a_run(project, monkeypatch)
+    assert (hashed, summary["changed_files"], summary["loaded"]) == ([SEEDS[1]], 1, 1)
+
+
+def test_force_hashes_every_file(project, monkeypatch):
+    _, hashed = hashed_by_a_run(project, monkeypatch, force=True)
+    assert sorted(hashed) == sorted(SEEDS)
+
+
 def test_changed_file_replaces_its_document_and_nothing_else(project):
     before = items_per_file(project)
     old_id = query(project, "SELECT doc_id FROM documents WHERE source_file = ?", [SEEDS[1]])[0][0]

@@ -121,7 +121,8 @@ def bind_files(con, rows: list[tuple[str, str, str]]) -> None:
             CREATE OR REPLACE TEMP TABLE bind_rows AS
             SELECT b.source_file, b.doc_id, b.sha256,
                    coalesce(f.first_seen, current_localtimestamp()) AS first_seen,
-                   current_localtimestamp() AS last_seen, NULL::TIMESTAMP AS retired_at
+                   current_localtimestamp() AS last_seen, NULL::TIMESTAMP AS retired_at,
+                   f.size_bytes, f.mtime_ns  -- same name, same content (doc_id): the same file stat
             FROM bind_frame b LEFT JOIN document_files f ON f.source_file = b.source_file AND f.doc_id = b.doc_id""")
         con.execute("DELETE FROM document_files WHERE source_file IN (SELECT source_file FROM bind_frame)")
         con.execute("INSERT INTO document_files BY NAME SELECT * FROM bind_rows")
@@ -134,6 +135,27 @@ def bind_files(con, rows: list[tuple[str, str, str]]) -> None:
         {"ids": previous or [""]}).fetchall()]
     delete_documents(con, orphans)
     _name_documents_by_current_file(con)
+
+
+def file_stats(con) -> dict[str, tuple[int, int, str]]:
+    """name -> (size, mtime_ns, sha256) of every current name whose stat was recorded."""
+    return {r[0]: r[1:] for r in con.execute(
+        "SELECT source_file, size_bytes, mtime_ns, sha256 FROM document_files "
+        "WHERE retired_at IS NULL AND size_bytes IS NOT NULL AND mtime_ns IS NOT NULL").fetchall()}
+
+
+def record_file_stats(con, rows: list[tuple[str, str, int, int]]) -> None:
+    """Remember (name, sha256, size, mtime_ns) of files hashed in this run, for names bound to that content."""
+    if not rows:
+        return
+    frame = pl.DataFrame(rows, schema={"source_file": pl.Utf8, "sha256": pl.Utf8, "size_bytes": pl.Int64,
+                                       "mtime_ns": pl.Int64}, orient="row")
+    con.register("stat_frame", frame.to_arrow())
+    try:
+        con.execute("""UPDATE document_files f SET size_bytes = s.size_bytes, mtime_ns = s.mtime_ns
+                       FROM stat_frame s WHERE f.source_file = s.source_file AND f.sha256 = s.sha256""")
+    finally:
+        con.unregister("stat_frame")
 
 
 def delete_documents(con, doc_ids: list[str]) -> None:

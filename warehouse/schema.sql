@@ -140,13 +140,16 @@ CREATE TABLE IF NOT EXISTS document_files (
     last_seen   TIMESTAMP,                  -- the last run that bound this name to this content
     retired_at  TIMESTAMP                   -- null while the file is in raw/
 );
+-- size and mtime of the file when it was last hashed: unchanged, it is not read again (rsync's quick check)
+ALTER TABLE document_files ADD COLUMN IF NOT EXISTS size_bytes BIGINT;
+ALTER TABLE document_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS retired_at TIMESTAMP;          -- every name retired
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;     -- reviewer decisions applied
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS parser_version VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;
 -- documents loaded before document_files existed: their one name
-INSERT INTO document_files
-SELECT source_file, doc_id, sha256, loaded_at, loaded_at, retired_at FROM documents d
+INSERT INTO document_files BY NAME
+SELECT source_file, doc_id, sha256, loaded_at AS first_seen, loaded_at AS last_seen, retired_at FROM documents d
 WHERE NOT EXISTS (SELECT 1 FROM document_files f WHERE f.doc_id = d.doc_id);
 
 -- The run log: one row per `fengong run` (scheduled or manual) and per `fengong prune`.
