@@ -2,8 +2,8 @@
 
     python bench/flow_timings.py TIMINGS.json run --raw … --warehouse … [other `fengong run` options]
 
-The flow process's own steps are wrapped here (discover, read, load, quarantine bookkeeping, the
-end of the flow body); parse and validate times come from each batch's `BatchResult.timings`,
+The flow process's own steps are wrapped here (the flow body, listing and hashing raw/, the
+staging copy, read, load, quarantine bookkeeping, the marts, publishing, the review file); parse and validate times come from each batch's `BatchResult.timings`,
 measured where the batch ran (a thread, a pool process, a Dask worker). All intervals use the
 epoch clock, so the union of them is the time in which some step was working; the rest of the
 flow call is orchestration.
@@ -58,21 +58,37 @@ def _batches(fn):
     return wrapper
 
 
+def _span(start: str, end: str, fn):
+    """Marks the first call's start and the last return of fn."""
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        MARKS.setdefault(start, time.time())
+        try:
+            return fn(*a, **k)
+        finally:
+            MARKS[end] = time.time()
+    return wrapper
+
+
 def instrument() -> None:
     _prefect_env_from_cli()
-    from flows import pipeline, steps
+    from flows import ops, pipeline, steps
     from warehouse import load as wh
+    from warehouse import marts
 
-    steps.discover = _timed("discover", _marking("body_start", steps.discover))
+    ops.run_ingest = _span("body_start", "body_end", ops.run_ingest)  # the flow body
+    ops.scan_raw = _timed("discover", ops.scan_raw)  # list raw/ and hash what changed
+    ops.Staging.open = _timed("staging", ops.Staging.open)  # copy the warehouse to <warehouse>.staging
+    ops.Staging.publish = _timed("publish", ops.Staging.publish)  # checkpoint, os.replace
     steps.read_files = _timed("read", steps.read_files)
     wh.load_documents = _timed("load", wh.load_documents)
     wh.load_functions = _timed("load", wh.load_functions)
     wh.quarantine = _timed("load", wh.quarantine)
     wh.clear_quarantine = _timed("load", wh.clear_quarantine)
-    pipeline.write_review_file = _marking("review_start", pipeline.write_review_file)
-    pipeline.RunSummary = _marking("body_end", pipeline.RunSummary)
+    marts.refresh_marts = _timed("marts", marts.refresh_marts)
+    ops.write_review_file = _timed("review", ops.write_review_file)
     pipeline.task_runner = _marking("flow_call", pipeline.task_runner)
-    pipeline._parsed_in_order = _batches(pipeline._parsed_in_order)
+    pipeline.parse_ahead = _batches(pipeline.parse_ahead)
 
 
 def _prefect_env_from_cli() -> None:

@@ -240,6 +240,7 @@ def stage_times(t: dict) -> dict:
     for step, a, b in events:
         steps[step] = steps.get(step, 0.0) + (b - a)
     last_load = max((b for s, a, b in events if s == "load"), default=marks["body_start"])
+    # after the last load: retire, marts, coverage, run log, publish, review file
     steps["finalise"] = max(0.0, marks["body_end"] - last_load)
     intervals = [(a, b) for _, a, b in events] + [(last_load, marks["body_end"])]
     flow_call = marks["flow_return"] - marks["flow_call"]
@@ -380,9 +381,12 @@ def report(res: dict) -> str:
         "| step | seconds | share of wall |", "|---|---:|---:|",
     ]
     rows = [("Python imports (CLI process)", p["imports"]), ("Prefect start (flow call to flow body)", p["prefect_start"]),
-            ("discover files", s.get("discover", 0)), ("read", s.get("read", 0)),
+            ("list and hash raw/ files", s.get("discover", 0)),
+            ("staging copy of the warehouse (for readers)", s.get("staging", 0)), ("read", s.get("read", 0)),
             ("parse (sum over workers)", s.get("parse", 0)), ("validate: pandera (sum over workers)", s.get("validate", 0)),
-            ("load: DuckDB", s.get("load", 0)), ("finalise: review file, coverage, run log", s.get("finalise", 0)),
+            ("load: DuckDB", s.get("load", 0)),
+            (f"finalise: retire, marts {s.get('marts', 0):.1f}, coverage, run log, publish {s.get('publish', 0):.1f}, "
+             f"review file {s.get('review', 0):.1f}", s.get("finalise", 0)),
             ("Prefect teardown (body end to flow return)", p["teardown"])]
     lines += [f"| {name} | {sec:.1f} | {sec / p['wall']:.0%} |" for name, sec in rows]
     norm = res["breakdown"]["stages"].get("unit resolution", 0) / res["breakdown"]["seconds"]

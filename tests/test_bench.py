@@ -99,3 +99,22 @@ def test_the_scorer_counts_what_is_missing_and_what_is_spurious(corpus, loaded, 
 def test_the_benchmark_runs_the_readme_analyst_queries():
     names = [name for name, _ in queries.readme_queries()]
     assert len(names) == 4 and any("v_indicator_compare" in n for n in names)
+
+
+def test_regression_the_benchmark_clocked_functions_the_flow_no_longer_calls(corpus, tmp_path, cli_env):
+    """bench/flow_timings.py wrapped flows.pipeline.write_review_file and friends after the flow body had
+    moved to flows/ops.py, and the benchmark failed to start. It runs the real CLI and times every step."""
+    import subprocess
+
+    import run as bench_run
+
+    timings = tmp_path / "t.json"
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "flow_timings.py"), str(timings), "run", "--raw",
+                        str(corpus / "raw"), "--allow-outside-raw", "--warehouse", str(tmp_path / "w.duckdb"),
+                        "--json"], env=cli_env, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    t = json.loads(timings.read_text(encoding="utf-8"))
+    assert {e[0] for e in t["events"]} == {"discover", "staging", "read", "parse", "validate", "load", "marts",
+                                           "publish", "review"}
+    st = bench_run.stage_times(t)
+    assert 0 < st["body"] < st["flow_call"] and st["orchestration"] >= 0
