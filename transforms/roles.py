@@ -99,7 +99,7 @@ def _cut_first_listed_note(s: str, a: int, b: int) -> int:
     return m.start()
 
 
-_LEVEL_OPENING = re.compile(r"[省市区县州旗各]|国家|国务院|中共|团[省市区县]委|人行|人民银行|中国")
+_LEVEL_OPENING = re.compile(r"[省市区县州旗各]|国家|国务院|中共|团[省市区县州旗盟]委|人行|人民银行|中国")
 _PIECE_SPLIT = re.compile(r"[、,,;;\s]+")
 
 
