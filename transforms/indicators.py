@@ -22,6 +22,7 @@ from transforms.vocab import DATA_DIR
 
 CLAUSE_BREAK = re.compile(r"[,,;;。!?]")
 CN_NUM = "零〇一二三四五六七八九十百千点两"
+_MAY_HOLD_NUMBER = re.compile(r"\d|百分之")  # what every match of MetricVocab.number_re contains
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
     """Every quantity in one clause. In task text a quantity counts only when the clause commits to it:
     a verb or comparator before it (新增…20家), a known metric before it (规上工业总产值620亿元), or a
     rate right before it (积案化解率80%以上). "36亿元的大桥" describes the bridge and is skipped."""
+    if not _MAY_HOLD_NUMBER.search(clause):
+        return []
     v = vocab()
     rows = []
     last_end = 0
