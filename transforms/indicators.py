@@ -115,10 +115,11 @@ def _trigger_before(clause: str, pos: int) -> tuple[int, str] | None:
 
 def _strip_trailing_triggers(head: str) -> str:
     """全员劳动生产率年均增长 -> 全员劳动生产率 (the metric, without its verb)."""
+    triggers = vocab().triggers
     changed = True
-    while changed:
+    while changed and head.endswith(triggers):
         changed = False
-        for w in vocab().triggers:
+        for w in triggers:
             if head.endswith(w) and len(head) > len(w):
                 head, changed = head[: -len(w)].rstrip(), True
     return head
@@ -162,7 +163,8 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
         trig = _trigger_before(clause, m.start())
         code, metric = _metric(before, unit)
         rate_noun = before.rstrip().endswith(("率", "比重"))
-        comparator = next((c for w, c in v.before if w in clause[(trig[0] if trig else 0):m.start()]), "=")
+        between = clause[(trig[0] if trig else 0):m.start()]
+        comparator = next((c for w, c in v.before if w in between), "=")
         tail = clause[m.end():]
         after = next(((w, c) for w, c in v.after if tail.startswith(w)), None)
         if require_trigger and trig is None and metric is None and not rate_noun:
@@ -220,7 +222,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
         source = kind if kind in ("indicator", "target") else "task_text"
         item_text = text[it["text_start"]:it["text_end"]]
         found = []
-        clauses = list(_clauses(item_text, it["text_start"]))
+        clauses = list(_clauses(item_text, it["text_start"])) if _MAY_HOLD_NUMBER.search(item_text) else []
         previous = None
         for clause, base in clauses:
             got = quantities_in_clause(clause, base, True, doc_kind, period, previous)

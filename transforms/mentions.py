@@ -41,6 +41,7 @@ class _Piece:
 
 
 _ANY_OPENER = re.compile("[" + re.escape(OPENERS) + "]")
+_ANY_BRACKET = re.compile("[" + re.escape(OPENERS + CLOSERS) + "]")
 
 
 def matched_brackets(s: str) -> dict[int, int]:
@@ -49,10 +50,11 @@ def matched_brackets(s: str) -> dict[int, int]:
         return {}
     stack: list[int] = []
     pairs: dict[int, int] = {}
-    for i, ch in enumerate(s):
+    for m in _ANY_BRACKET.finditer(s):
+        i, ch = m.start(), m.group()
         if ch in _PAIR:
             stack.append(i)
-        elif ch in CLOSERS and stack:
+        elif stack:  # a closer
             j = stack[-1]
             if _PAIR[s[j]] == ch:
                 stack.pop()
@@ -231,14 +233,17 @@ class UnitSplitter:
     def glue_boundaries(self, s: str) -> list[int]:
         """Positions where one unit name ends and the next begins with nothing between them."""
         g = vocab.grammar()
+        # the left part can only end in a suffix if the character before i can end one (or close an alias)
+        may_end = g.suffix_ends + _ALIAS_CLOSERS + "\n"
+        candidates = [i for i in range(2, len(s) - 1) if s[i - 1] in may_end]
+        if not candidates:
+            return []
         inside = _protected(s)
         lex = self._lexicon_starts(s)
-        # the left part can only end in a suffix if this character can end one (or close an alias)
-        may_end = g.suffix_ends + _ALIAS_CLOSERS + "\n"
         cuts: list[int] = []
         last = 0
-        for i in range(2, len(s) - 1):
-            if inside[i] or inside[i - 1] or s[i - 1] not in may_end:
+        for i in candidates:
+            if inside[i] or inside[i - 1]:
                 continue
             left, right = s[last:i], s[i:]
             core_left = _strip_alias(left)[0]
