@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import ahocorasick
-
 _SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县", "地区",
              "林区", "特区", "新区", "省", "市", "区", "县", "州", "旗", "盟")
 
@@ -70,9 +68,17 @@ def places() -> dict[str, Place]:
     return out
 
 
+@dataclass(frozen=True)
+class _Names:
+    """Every full and short place name, looked up from the first two characters of a position (a dict
+    lookup per candidate is much faster here than an Aho-Corasick scan, whose root has ~900 children)."""
+    codes: dict[str, tuple[tuple[str, bool], ...]]  # name -> (code, written in full?) of the places it names
+    lengths: dict[str, tuple[int, ...]]  # first two characters -> lengths of the names opening so, longest first
+    start_re: re.Pattern  # (zero width) where a name may start: a first character, then a second one
+
+
 @lru_cache(maxsize=1)
-def _automaton() -> ahocorasick.Automaton:
-    auto = ahocorasick.Automaton()
+def _names() -> _Names:
     by_form: dict[str, list[tuple[str, bool]]] = {}
     for p in places().values():
         if len(p.name) < 2:  # placeholder rows such as 重庆's "县"
@@ -80,10 +86,13 @@ def _automaton() -> ahocorasick.Automaton:
         by_form.setdefault(p.name, []).append((p.code, True))
         if len(p.short) >= 2 and p.short != p.name:
             by_form.setdefault(p.short, []).append((p.code, False))
-    for form, codes in by_form.items():
-        auto.add_word(form, (form, tuple(codes)))
-    auto.make_automaton()
-    return auto
+    lengths: dict[str, set[int]] = {}
+    for form in by_form:
+        lengths.setdefault(form[:2], set()).add(len(form))
+    firsts, seconds = ("".join(sorted({f[k] for f in by_form})) for k in (0, 1))
+    return _Names({f: tuple(c) for f, c in by_form.items()},
+                  {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
+                  re.compile(f"(?=[{re.escape(firsts)}][{re.escape(seconds)}])"))
 
 
 def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") -> Place | None:
@@ -95,9 +104,8 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     """
     scores: dict[str, float] = {}
     evidence: set[str] = set()  # places named in full somewhere, or by short name in the title/issuer
-    auto = _automaton()
     for text, weight in ((title, 6.0), (issuer, 5.0), (body, 2.0)):
-        for form, codes in _maximal_hits(auto, text):
+        for form, codes in _maximal_hits(text):
             for code, full in codes:
                 scores[code] = scores.get(code, 0.0) + (weight if full else weight / 3)
                 if full or weight > 2.0:
@@ -126,17 +134,45 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     return pl[best]
 
 
-def _maximal_hits(auto: ahocorasick.Automaton, text: str):
+def _hits(text: str) -> list[tuple[int, int, str, tuple[tuple[str, bool], ...]]]:
+    """(start, end, name, places) of every name in text, overlapping ones too, in order of the end
+    and longer first (the order an Aho-Corasick scan reports them in)."""
+    names = _names()
+    hits = []
+    for m in names.start_re.finditer(text):
+        a = m.start()
+        for n in names.lengths.get(text[a:a + 2], ()):
+            codes = names.codes.get(text[a:a + n]) if a + n <= len(text) else None
+            if codes is not None:
+                hits.append((a, a + n, text[a:a + n], codes))
+    hits.sort(key=lambda h: (h[1], h[0]))
+    return hits
+
+
+def _maximal_hits(text: str):
     """Names found in text, leaving out a hit inside a longer one (荆州 inside 荆州市, 大新 inside 扩大新型 is
     still a hit, which is why a short name alone in the body is not evidence)."""
-    hits = [(end - len(form) + 1, end + 1, form, codes) for end, (form, codes) in auto.iter(text)]
-    for a, b, form, codes in hits:
-        if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _, _ in hits):
+    hits = _hits(text)
+    # in order of start, longer first, a hit lies inside a longer one iff an earlier hit reaches as far
+    # (no two hits share both ends: a span holds one form)
+    inside: set[int] = set()
+    reach = -1
+    for k in sorted(range(len(hits)), key=lambda k: (hits[k][0], -hits[k][1])):
+        if hits[k][1] <= reach:
+            inside.add(k)
+        reach = max(reach, hits[k][1])
+    for k, (a, b, form, codes) in enumerate(hits):
+        if k not in inside:
             yield form, codes
 
 
-def place_by_name(name: str) -> Place | None:
+@lru_cache(maxsize=1)
+def _places_by_name() -> dict[str, Place]:
+    out: dict[str, Place] = {}
     for p in places().values():
-        if p.name == name:
-            return p
-    return None
+        out.setdefault(p.name, p)
+    return out
+
+
+def place_by_name(name: str) -> Place | None:
+    return _places_by_name().get(name)

@@ -22,6 +22,7 @@ from transforms.vocab import DATA_DIR
 
 CLAUSE_BREAK = re.compile(r"[,,;;。!?]")
 CN_NUM = "零〇一二三四五六七八九十百千点两"
+_MAY_HOLD_NUMBER = re.compile(r"\d|百分之")  # what every match of MetricVocab.number_re contains
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,11 @@ def _trigger_before(clause: str, pos: int) -> tuple[int, str] | None:
 
 def _strip_trailing_triggers(head: str) -> str:
     """全员劳动生产率年均增长 -> 全员劳动生产率 (the metric, without its verb)."""
+    triggers = vocab().triggers
     changed = True
-    while changed:
+    while changed and head.endswith(triggers):
         changed = False
-        for w in vocab().triggers:
+        for w in triggers:
             if head.endswith(w) and len(head) > len(w):
                 head, changed = head[: -len(w)].rstrip(), True
     return head
@@ -141,6 +143,8 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
     """Every quantity in one clause. In task text a quantity counts only when the clause commits to it:
     a verb or comparator before it (新增…20家), a known metric before it (规上工业总产值620亿元), or a
     rate right before it (积案化解率80%以上). "36亿元的大桥" describes the bridge and is skipped."""
+    if not _MAY_HOLD_NUMBER.search(clause):
+        return []
     v = vocab()
     rows = []
     last_end = 0
@@ -159,7 +163,8 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
         trig = _trigger_before(clause, m.start())
         code, metric = _metric(before, unit)
         rate_noun = before.rstrip().endswith(("率", "比重"))
-        comparator = next((c for w, c in v.before if w in clause[(trig[0] if trig else 0):m.start()]), "=")
+        between = clause[(trig[0] if trig else 0):m.start()]
+        comparator = next((c for w, c in v.before if w in between), "=")
         tail = clause[m.end():]
         after = next(((w, c) for w, c in v.after if tail.startswith(w)), None)
         if require_trigger and trig is None and metric is None and not rate_noun:
@@ -217,7 +222,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
         source = kind if kind in ("indicator", "target") else "task_text"
         item_text = text[it["text_start"]:it["text_end"]]
         found = []
-        clauses = list(_clauses(item_text, it["text_start"]))
+        clauses = list(_clauses(item_text, it["text_start"])) if _MAY_HOLD_NUMBER.search(item_text) else []
         previous = None
         for clause, base in clauses:
             got = quantities_in_clause(clause, base, True, doc_kind, period, previous)

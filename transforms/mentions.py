@@ -41,6 +41,7 @@ class _Piece:
 
 
 _ANY_OPENER = re.compile("[" + re.escape(OPENERS) + "]")
+_ANY_BRACKET = re.compile("[" + re.escape(OPENERS + CLOSERS) + "]")
 
 
 def matched_brackets(s: str) -> dict[int, int]:
@@ -49,10 +50,11 @@ def matched_brackets(s: str) -> dict[int, int]:
         return {}
     stack: list[int] = []
     pairs: dict[int, int] = {}
-    for i, ch in enumerate(s):
+    for m in _ANY_BRACKET.finditer(s):
+        i, ch = m.start(), m.group()
         if ch in _PAIR:
             stack.append(i)
-        elif ch in CLOSERS and stack:
+        elif stack:  # a closer
             j = stack[-1]
             if _PAIR[s[j]] == ch:
                 stack.pop()
@@ -69,16 +71,23 @@ def _protected(s: str) -> list[bool]:
     return inside
 
 
+_SEPARATOR = re.compile("[" + re.escape(SEPARATORS) + "]")
+
+
 def _tokenise(s: str, base: int) -> list[_Piece]:
     """Split on list separators outside brackets; also split on 等 between two names."""
-    inside = _protected(s)
+    inside = _protected(s) if _ANY_OPENER.search(s) else None
     pieces: list[_Piece] = []
     start, sep = 0, ""
-    for i, ch in enumerate(s + "\n"):
-        if i == len(s) or (ch in SEPARATORS and not inside[i]):
-            if i > start:
-                pieces.append(_Piece(s[start:i], base + start, sep))
-            start, sep = i + 1, ("、" if ch == "、" else ",")
+    for m in _SEPARATOR.finditer(s):
+        i = m.start()
+        if inside and inside[i]:
+            continue
+        if i > start:
+            pieces.append(_Piece(s[start:i], base + start, sep))
+        start, sep = i + 1, ("、" if m.group() == "、" else ",")
+    if len(s) > start:
+        pieces.append(_Piece(s[start:], base + start, sep))
     out: list[_Piece] = []
     for p in pieces:
         out.extend(_split_deng(p))
@@ -87,10 +96,10 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
 
 def _split_deng(p: _Piece) -> list[_Piece]:
     g = vocab.grammar()
-    m = re.search("等", p.text)
-    if m and 0 < m.start() < len(p.text) - 1 and g.suffix_re.search(p.text[: m.start()]):
-        left = _Piece(p.text[: m.start()], p.start, p.sep_before)
-        right = _Piece(p.text[m.end():], p.start + m.end(), ",")
+    at = p.text.find("等")
+    if 0 < at < len(p.text) - 1 and g.suffix_re.search(p.text[:at]):
+        left = _Piece(p.text[:at], p.start, p.sep_before)
+        right = _Piece(p.text[at + 1:], p.start + at + 1, ",")
         if right.text.strip(_STRIP) in g.generic_after_deng:
             return [left]
         return [left, *_split_deng(right)]
@@ -113,10 +122,11 @@ def _clean(p: _Piece) -> _Piece | None:
             if text[-1] in CLOSERS and (len(text) - 1) in matched_brackets(text).values():
                 break
             text, changed = text[:-1], True
-        for w in g.trailing_noise:
-            if text.endswith(w) and len(text) > len(w):
-                text, changed = text[: -len(w)], True
-                break
+        if text.endswith(g.trailing_noise):
+            for w in g.trailing_noise:
+                if text.endswith(w) and len(text) > len(w):
+                    text, changed = text[: -len(w)], True
+                    break
     return _Piece(text, start, p.sep_before) if text else None
 
 
@@ -157,7 +167,12 @@ def _function_openings() -> tuple[frozenset[str], tuple[int, ...]]:
 def starts_with_function(name: str) -> bool:
     """Does the name open with a function keyword or a dictionary alias (发改…, 文旅局…)?"""
     words, lengths = _function_openings()
-    return any(name[:n] in words for n in lengths if n <= len(name))
+    for n in lengths:  # ascending
+        if n > len(name):
+            return False
+        if name[:n] in words:
+            return True
+    return False
 
 
 def level_prefix(name: str) -> str:
@@ -193,6 +208,7 @@ class UnitSplitter:
 
     def __init__(self, lexicon: set[str] | None = None):
         self._auto = None
+        self._split_at_0: dict[str, list[Mention]] = {}  # a document repeats its unit lists
         words = {w for w in (lexicon or ()) if len(w) >= 3}
         if words:
             self._auto = ahocorasick.Automaton()
@@ -217,11 +233,16 @@ class UnitSplitter:
     def glue_boundaries(self, s: str) -> list[int]:
         """Positions where one unit name ends and the next begins with nothing between them."""
         g = vocab.grammar()
+        # the left part can only end in a suffix if the character before i can end one (or close an alias)
+        may_end = g.suffix_ends + _ALIAS_CLOSERS + "\n"
+        candidates = [i for i in range(2, len(s) - 1) if s[i - 1] in may_end]
+        if not candidates:
+            return []
         inside = _protected(s)
         lex = self._lexicon_starts(s)
         cuts: list[int] = []
         last = 0
-        for i in range(2, len(s) - 1):
+        for i in candidates:
             if inside[i] or inside[i - 1]:
                 continue
             left, right = s[last:i], s[i:]
@@ -242,6 +263,14 @@ class UnitSplitter:
 
     # -- the whole list ---------------------------------------------------------------------
     def split(self, s: str, base: int = 0) -> list[Mention]:
+        """The mentions in s, whose offsets count from `base`."""
+        ms = self._split_at_0.get(s)
+        if ms is None:
+            ms = self._split_at_0[s] = self._split(s)
+        return [Mention(m.mention, m.written, m.start + base, m.end + base, m.kind, list(m.aliases), m.expanded)
+                for m in ms]
+
+    def _split(self, s: str, base: int = 0) -> list[Mention]:
         pieces = [c for p in _tokenise(s, base) if (c := _clean(p))]
         # glue splitting, keeping track of which pieces form a 、-group
         groups: list[list[_Piece]] = []

@@ -90,9 +90,11 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
         out.append(QualityIssue(doc_id, None, "warning", "doc_kind_unknown",
                                 "the notice names neither a five-year plan nor a government work report"))
     # an item's own units, or units from a merged table cell above it (not a group's overall lead)
-    with_units = set(asg.filter(pl.col("role") != "overall_lead")["item_id"].to_list())
+    with_units = {iid for iid, role in zip(asg["item_id"].to_list(), asg["role"].to_list())
+                  if role is not None and role != "overall_lead"}
+    item_rows = items.rows(named=True)
     last_id = items["item_id"][-1] if items.height else None
-    for row in items.iter_rows(named=True):
+    for row in item_rows:
         if row["item_id"] not in with_units:
             where = "/".join(row["parent_nos"] + [row["item_no"]])
             if row["item_id"] == last_id and not row["text"].rstrip().endswith(("。", ";", ";", ")", ")")):
@@ -102,7 +104,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
                 out.append(QualityIssue(doc_id, row["item_id"], "warning", "item_without_units",
                                         f"item {where} names no responsible unit"))
     seen_text: dict[tuple, str] = {}
-    for row in items.iter_rows(named=True):
+    for row in item_rows:
         key = (row["section_id"], row["item_no"], row["text"])
         if key in seen_text:
             out.append(QualityIssue(doc_id, row["item_id"], "error", "duplicated_item",
@@ -112,7 +114,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
     # numbering of items, per parent section, in order; also of section headings per parent
     groups: dict[str | None, list] = {}
     order: list[str | None] = []
-    for row in items.iter_rows(named=True):
+    for row in item_rows:
         key = (row["section_id"], row["num_style"])
         if key not in groups:
             groups[key] = []
@@ -131,8 +133,9 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
         if not m:
             continue
         declared = int(m.group(1))
-        inside = items.filter((pl.col("char_start") >= row["char_start"]) & (pl.col("char_end") <= row["char_end"]))
-        if inside.height != declared:
+        inside = sum(1 for it in item_rows if it["char_start"] is not None and it["char_end"] is not None
+                     and it["char_start"] >= row["char_start"] and it["char_end"] <= row["char_end"])
+        if inside != declared:
             out.append(QualityIssue(doc_id, None, "error", "declared_count",
-                                    f"section {row['item_no']} declares {declared} items, {inside.height} were parsed"))
+                                    f"section {row['item_no']} declares {declared} items, {inside} were parsed"))
     return out

@@ -101,6 +101,7 @@ def _cut_first_listed_note(s: str, a: int, b: int) -> int:
 
 _LEVEL_OPENING = re.compile(r"[省市区县州旗各]|国家|国务院|中共|团[省市区县州旗盟]委|人行|人民银行|中国")
 _PIECE_SPLIT = re.compile(r"[、,,;;\s]+")
+_SEMICOLON = re.compile("[;;]")
 
 
 def looks_like_units(value: str, strict: bool = False) -> bool:
@@ -183,14 +184,14 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
 
 def _phrase_after_semicolon(s: str, a: int, b: int, base: int) -> tuple[int, list[LabelledValue]]:
     """'张 伟;市发改委牵头,市财政局配合' after 责任领导: the value ends at ';' and a phrase follows."""
-    for k in range(a, b):
-        if s[k] in ";;":
-            values = phrase_values(s, k + 1, b, base)
-            if values:
-                end = k
-                while end > a and s[end - 1] == " ":
-                    end -= 1
-                return end, values
+    for semicolon in _SEMICOLON.finditer(s, a, b):
+        k = semicolon.start()
+        values = phrase_values(s, k + 1, b, base)
+        if values:
+            end = k
+            while end > a and s[end - 1] == " ":
+                end -= 1
+            return end, values
     return b, []
 
 

@@ -53,6 +53,7 @@ class Roles:
 class Grammar:
     suffixes: tuple[str, ...]
     suffix_re: re.Pattern  # a unit suffix at the end of a string
+    suffix_ends: str  # the characters a suffix ends with
     branch_suffixes: tuple[str, ...]
     level_chars: str
     starts_re: re.Pattern  # a unit start (other than a level char) at the beginning
@@ -117,6 +118,7 @@ def grammar() -> Grammar:
     return Grammar(
         suffixes=suffixes,
         suffix_re=re.compile(f"(?:{_alternation(suffixes)})$"),
+        suffix_ends="".join(sorted({sfx[-1] for sfx in suffixes})),
         branch_suffixes=tuple(d["branch_suffixes"]),
         level_chars="".join(d["level_chars"]),
         starts_re=re.compile("(?:" + "|".join(d["starts"]) + ")"),
