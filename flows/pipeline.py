@@ -14,6 +14,7 @@ batches ahead of the loader; loading stays in this process, in batch order: Duck
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from functools import partial
@@ -84,9 +85,13 @@ def parse_ahead(path_batches: list[list[Path]], raw: Path, reviewed, ahead: int 
     """Read each batch here and parse it on the task runner, up to `ahead` batches in flight;
     yields (files, parse result) in batch order, as flows/ops.py's loader expects.
 
-    Once the caller has taken a batch, its files and documents are dropped: Prefect's finished
-    futures keep their results in reference cycles that only a full garbage collection frees, so
-    holding on to them makes memory grow with the corpus, not with the batch size."""
+    Once the caller has taken a batch, its files and documents are dropped, and the garbage is
+    collected: Prefect's finished futures sit in reference cycles (future -> done callback ->
+    future) that only a full collection frees, and with a process pool each one holds the pickled
+    result, ~25 MB a batch. Python's own full collections are too rare for that (bytes do not
+    count towards them): the flow process grew by ~0.2 GB per 1,000 notices. A full collection of
+    everything costs ~0.3 s, so what exists before the first batch (modules, Prefect, the plan) is
+    frozen out of it (gc.freeze) and each one takes a few ms."""
     pending: deque = deque()
 
     def take():
@@ -95,14 +100,21 @@ def parse_ahead(path_batches: list[list[Path]], raw: Path, reviewed, ahead: int 
         yield files, result
         files.clear()
         result.parsed.clear()
+        del future, result
+        gc.collect()
 
-    for paths in path_batches:
-        files = read_batch(paths, raw)
-        pending.append((files, parse_batch.submit(files, reviewed)))
-        if len(pending) > ahead:
+    gc.collect()
+    gc.freeze()
+    try:
+        for paths in path_batches:
+            files = read_batch(paths, raw)
+            pending.append((files, parse_batch.submit(files, reviewed)))
+            if len(pending) > ahead:
+                yield from take()
+        while pending:
             yield from take()
-    while pending:
-        yield from take()
+    finally:
+        gc.unfreeze()
 
 
 def _trigger() -> tuple[str, str | None]:

@@ -44,13 +44,18 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             ) from e
         raise WarehouseError(f"cannot open the warehouse {path}: {msg}") from e
     if not read_only:
-        # checkpoint after 256 MB of WAL, not DuckDB's 16 MB: a rebuild otherwise checkpoints every
-        # batch or two, and those checkpoints were half of the load time
-        con.execute("SET checkpoint_threshold = '256MB'")
+        # checkpoint after 128 MB of WAL, not DuckDB's 16 MB: a rebuild otherwise checkpoints every
+        # batch or two, and those checkpoints were half of the load time. What is not checkpointed
+        # yet stays in memory: 256 MB held up to 0.4 GB (128 MB: 0.26 GB, for 15% more load CPU)
+        con.execute("SET checkpoint_threshold = '128MB'")
         # DuckDB's buffer pool may use 80% of RAM and keeps what it wrote cached: the loader's
         # memory then grows with the warehouse. A batch needs far less than this.
         con.execute("SET memory_limit = '512MB'")
         con.execute("SET enable_progress_bar = false")  # the run prints its own progress
+        # one thread: the writer's statements are small (one batch), and the parse workers hold the
+        # other cores; a second DuckDB thread doubled the CPU time of a load and of its checkpoints
+        # and saved no wall time on 2 cores
+        con.execute("SET threads = 1")
         ensure_schema(con)
         # DDL left in the write-ahead log can make a crashed file unopenable: DuckDB's WAL replay of
         # CREATE/ALTER with a DEFAULT expression fails ("GetDefaultDatabase with no default database
@@ -75,13 +80,10 @@ def load_functions(con: duckdb.DuckDBPyConnection, functions: pl.DataFrame) -> N
 
 
 def _insert_frames(con, docs: list) -> None:
-    ids = [d.doc_id for d in docs]
     # only documents `documents` knows have rows anywhere (a document loads in one transaction):
     # on a fresh load nothing is scanned to delete
-    gone = [r[0] for r in con.execute(
-        "SELECT doc_id FROM documents WHERE doc_id IN (SELECT unnest($ids))", {"ids": ids}).fetchall()]
-    for table in DOC_TABLES if gone else ():
-        con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": gone})
+    delete_documents(con, [r[0] for r in con.execute(
+        "SELECT doc_id FROM documents WHERE doc_id IN (SELECT unnest(?))", [[d.doc_id for d in docs]]).fetchall()])
     for table in DOC_TABLES:
         key = FRAME_FOR_TABLE.get(table, table)
         frames = []
@@ -90,7 +92,8 @@ def _insert_frames(con, docs: list) -> None:
             if table in FRAME_FOR_TABLE:
                 f = f.with_columns(pl.lit(d.doc_id).alias("doc_id"))
             frames.append(f)
-        frame = pl.concat(frames, how="vertical_relaxed") if frames else None
+        # one chunk: DuckDB scans a 100-chunk Arrow table several times slower than a single chunk
+        frame = pl.concat(frames, how="vertical_relaxed", rechunk=True) if frames else None
         if frame is None or frame.height == 0:
             continue
         con.register("load_frame", frame.to_arrow())
@@ -130,11 +133,11 @@ def bind_files(con, rows: list[tuple[str, str, str]]) -> None:
         con.execute("UPDATE documents SET retired_at = NULL WHERE doc_id IN (SELECT doc_id FROM bind_frame)")
     finally:
         con.unregister("bind_frame")
-    orphans = [r[0] for r in con.execute(
-        "SELECT d FROM (SELECT unnest($ids) AS d) WHERE d NOT IN (SELECT doc_id FROM document_files)",
-        {"ids": previous or [""]}).fetchall()]
-    delete_documents(con, orphans)
-    _name_documents_by_current_file(con)
+    if previous:
+        delete_documents(con, [r[0] for r in con.execute(
+            "SELECT d FROM (SELECT unnest(?) AS d) WHERE d NOT IN (SELECT doc_id FROM document_files)",
+            [previous]).fetchall()])
+    _name_documents_by_current_file(con, [r[1] for r in rows] + previous)
 
 
 def file_stats(con) -> dict[str, tuple[int, int, str]]:
@@ -162,17 +165,20 @@ def delete_documents(con, doc_ids: list[str]) -> None:
     """Every row of these documents in every document table (call inside a transaction)."""
     if doc_ids:
         for table in DOC_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest($ids))", {"ids": doc_ids})
+            # a positional list: with a named one ($ids) DuckDB 1.5 takes 3-30 times as long
+            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))", [doc_ids])
 
 
-def _name_documents_by_current_file(con) -> None:
-    """documents.source_file is a name that holds the content now, while there is one."""
-    con.execute("""
+def _name_documents_by_current_file(con, doc_ids: list[str] | None = None) -> None:
+    """documents.source_file is a name that holds the content now, while there is one (of these
+    documents, or of all)."""
+    con.execute(f"""
         UPDATE documents d SET source_file = c.source_file
         FROM (SELECT doc_id, min(source_file) AS source_file FROM document_files WHERE retired_at IS NULL
-              GROUP BY doc_id) c
+              {"" if doc_ids is None else "AND doc_id IN (SELECT unnest(?))"} GROUP BY doc_id) c
         WHERE d.doc_id = c.doc_id AND d.source_file NOT IN (
-            SELECT source_file FROM document_files f WHERE f.doc_id = d.doc_id AND f.retired_at IS NULL)""")
+            SELECT source_file FROM document_files f WHERE f.doc_id = d.doc_id AND f.retired_at IS NULL)""",
+                [] if doc_ids is None else [doc_ids])
 
 
 def retire_missing(con, present: list[str], now: dt.datetime | None = None) -> list[str]:
@@ -284,7 +290,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
 
 def clear_quarantine(con: duckdb.DuckDBPyConnection, source_files: list[str]) -> None:
     if source_files:
-        con.execute("DELETE FROM quarantine WHERE source_file IN (SELECT unnest($f))", {"f": source_files})
+        con.execute("DELETE FROM quarantine WHERE source_file IN (SELECT unnest(?))", [source_files])
 
 
 def record_run(con: duckdb.DuckDBPyConnection, row: dict) -> None:

@@ -22,23 +22,34 @@ def candidates(mention: str, known: list[str], limit: int = 3) -> str:
     return "; ".join(f"{name} ({score:.0f})" for name, score, _ in hits if score >= 50)
 
 
-REVIEW_ROWS = """
-SELECT d.jurisdiction, a.mention, a.doc_id, d.source_file, a.item_id,
-       replace(substr(t.text, greatest(a.char_start - 30, 0) + 1, a.char_end + 10 - greatest(a.char_start - 30, 0)),
-               chr(10), ' ') AS context
-FROM assignments a JOIN documents d USING (doc_id) JOIN document_texts t USING (doc_id)
+# The unresolved mentions first, then their context: joined in one query, DuckDB built its hash
+# table on document_texts (every text, ~0.4 GB at 10,000 notices) and ran out of the loader's
+# 512 MB. A temporary table of the mentions (a few thousand rows) is the side it builds on.
+REVIEW_MENTIONS = """
+CREATE OR REPLACE TEMP TABLE review_mentions AS
+SELECT d.jurisdiction, a.mention, a.doc_id, d.source_file, a.item_id, a.char_start, a.char_end, i.seq
+FROM assignments a JOIN documents d USING (doc_id)
 JOIN items i ON i.doc_id = a.doc_id AND i.item_id = a.item_id
 WHERE NOT a.resolved AND NOT a.inherited AND d.retired_at IS NULL
-ORDER BY d.source_file, i.seq, a.char_start
+"""
+REVIEW_ROWS = """
+SELECT m.jurisdiction, m.mention, m.doc_id, m.source_file, m.item_id,
+       replace(substr(t.text, greatest(m.char_start - 30, 0) + 1, m.char_end + 10 - greatest(m.char_start - 30, 0)),
+               chr(10), ' ') AS context
+FROM review_mentions m JOIN document_texts t USING (doc_id)
+ORDER BY m.source_file, m.seq, m.char_start
 """
 
 
 def review_rows(con) -> list[dict]:
     """Every unresolved mention of the current documents, from the warehouse (so a run that parsed
     only the new files still lists the names of all of them)."""
+    con.execute(REVIEW_MENTIONS)
     rel = con.execute(REVIEW_ROWS)
     cols = [c[0] for c in rel.description]
-    return [dict(zip(cols, r)) for r in rel.fetchall()]
+    rows = [dict(zip(cols, r)) for r in rel.fetchall()]
+    con.execute("DROP TABLE review_mentions")
+    return rows
 
 
 def write_review_file(path: Path, rows: list[dict], known_by_jurisdiction: dict[str, list[str]]) -> int:
