@@ -106,3 +106,40 @@ def test_a_run_refreshes_the_marts(tmp_path, monkeypatch):
         assert c.execute(DEVELOPMENT_LEADS).fetchall()[0] == ("潜江市", 38, 2)
     finally:
         c.close()
+
+
+def test_units_are_recomputed_only_where_named(con, parsed_seeds):
+    marts.refresh_marts(con)
+    chibi = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] == "赤壁市"]
+    con.execute("UPDATE mart_units SET n_documents = -1 WHERE jurisdiction = '潜江市'")  # a marker
+    assert wh.load_documents(con, chibi) == []
+    marts.refresh_marts(con)
+    assert con.execute("SELECT count(*) FROM mart_units WHERE jurisdiction = '潜江市' AND n_documents = -1"
+                       ).fetchone()[0] > 0  # 潜江 untouched: no 赤壁 document names its units
+    assert con.execute("SELECT count(*) FROM mart_units WHERE n_documents = -1 AND unit_id IN "
+                       "(SELECT unit_id FROM doc_units JOIN documents d USING (doc_id) WHERE d.jurisdiction = '赤壁市')"
+                       ).fetchone()[0] == 0
+
+
+def test_units_of_a_deleted_document_leave_mart_units(con):
+    marts.refresh_marts(con)
+    doc_ids = [r[0] for r in con.execute("SELECT doc_id FROM documents WHERE jurisdiction = '赤壁市'").fetchall()]
+    wh.delete_documents(con, doc_ids)
+    marts.refresh_marts(con)
+    assert sorted(con.execute("SELECT * FROM mart_units").fetchall(), key=str) == sorted(
+        con.execute("SELECT * FROM calc_units").fetchall(), key=str)
+    assert con.execute("SELECT count(*) FROM mart_units WHERE jurisdiction = '赤壁市'").fetchone() == (0,)
+
+
+def test_regression_more_new_jurisdictions_than_known_ones_dropped_the_known(con, parsed_seeds):
+    """The refresh rebuilt a mart whole from the stale jurisdictions when there were at least as
+    many of them as known ones: one known jurisdiction, then a run adding three, lost the first."""
+    for doc_id in [r[0] for r in con.execute("SELECT doc_id FROM documents WHERE jurisdiction <> '潜江市'").fetchall()]:
+        wh.delete_documents(con, [doc_id])
+    assert marts.refresh_marts(con) == ["潜江市"]
+    others = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] != "潜江市"]
+    assert wh.load_documents(con, others) == []
+    assert marts.refresh_marts(con) == ["丹江口市", "江夏区", "赤壁市"]
+    for table in marts.MARTS:
+        assert rows(con, table) == full_recompute(con, table)
+    assert rows(con, "mart_units") == sorted(con.execute("SELECT * FROM calc_units").fetchall(), key=str)

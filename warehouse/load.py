@@ -8,6 +8,7 @@ Either way a document's rows are all old or all new, never half of each.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -65,9 +66,19 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute((HERE / "schema.sql").read_text(encoding="utf-8"))
-    for sql in sorted((HERE / "models").glob("*.sql")):
-        con.execute(sql.read_text(encoding="utf-8"))
+    """Create or upgrade the tables, views and macros, unless this DDL was applied already (its hash
+    is in schema_state): running it all takes ~0.3 s on a large warehouse, at every connection."""
+    ddl = [(HERE / "schema.sql").read_text(encoding="utf-8")]
+    ddl += [sql.read_text(encoding="utf-8") for sql in sorted((HERE / "models").glob("*.sql"))]
+    digest = hashlib.sha256("\0".join(ddl).encode()).hexdigest()[:16]
+    try:
+        if con.execute("SELECT digest FROM schema_state").fetchall() == [(digest,)]:
+            return
+    except duckdb.CatalogException:
+        pass
+    for sql in ddl:
+        con.execute(sql)
+    con.execute("CREATE OR REPLACE TABLE schema_state AS SELECT ? AS digest", [digest])
 
 
 def load_functions(con: duckdb.DuckDBPyConnection, functions: pl.DataFrame) -> None:

@@ -9,8 +9,10 @@ the jurisdictions whose documents changed since the last refresh (a document loa
 deleted or pruned) and leaves the rest. It runs at the end of every run and prune, inside the
 staging copy, so readers never see marts that disagree with the tables.
 
-`units` (mart_units) is rebuilt whole whenever anything is stale: a unit merges what documents of
-several jurisdictions said of it.
+`units` (mart_units) merges what documents of several jurisdictions said of a unit (a national
+unit is named in many), so its rows are recomputed per unit: those named by a document of a stale
+jurisdiction, now or at the last refresh (`mart_unit_scope` remembers which jurisdictions' documents
+named each unit, so a unit that only a deleted document named is found too).
 
 `mart_state` keeps, per jurisdiction, a fingerprint of its documents (doc_id and loaded_at) and of
 what the marts are computed from (the model SQL, the functions table); a change of either is stale.
@@ -59,12 +61,11 @@ def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
     stale = stale_jurisdictions(con, salt)
     if not stale:
         return []
-    known = con.execute("SELECT count(*) FROM mart_state").fetchone()[0]
-    # units merge what every document said of a unit, across jurisdictions (a national unit appears in
-    # many): rebuilt whole, before the marts that read it
-    con.execute("CREATE OR REPLACE TABLE mart_units AS SELECT * FROM calc_units")
+    current = {j for (j,) in con.execute("SELECT DISTINCT coalesce(jurisdiction, '') FROM documents").fetchall()}
+    whole = current <= set(stale)  # the first build, or a definition changed: (re)create every table
+    _refresh_units(con, stale, whole)  # before the marts that read units
     for table, calc in MARTS.items():
-        if len(stale) >= known:  # the first build, or a definition changed: (re)create the table
+        if whole:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}($j)", {"j": stale})
         else:
             con.execute(f"DELETE FROM {table} WHERE list_contains($j, coalesce(jurisdiction, ''))", {"j": stale})
@@ -72,3 +73,24 @@ def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute("DELETE FROM mart_state")
     con.execute(f"INSERT INTO mart_state {_CURRENT}", {"salt": salt})
     return stale
+
+
+_UNIT_SCOPE = """SELECT DISTINCT u.unit_id, coalesce(d.jurisdiction, '') AS jurisdiction
+                 FROM doc_units u JOIN scope_documents($j) d USING (doc_id)"""
+
+
+def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool) -> None:
+    if whole:
+        con.execute("CREATE OR REPLACE TABLE mart_units AS SELECT * FROM calc_units")
+        con.execute("DELETE FROM mart_unit_scope")
+        con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
+        return
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE stale_units AS
+                    SELECT unit_id FROM mart_unit_scope WHERE list_contains($j, jurisdiction)
+                    UNION SELECT unit_id FROM ({_UNIT_SCOPE})""", {"j": stale})
+    con.execute("DELETE FROM mart_units WHERE unit_id IN (SELECT unit_id FROM stale_units)")
+    con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units "
+                "WHERE unit_id IN (SELECT unit_id FROM stale_units)")
+    con.execute("DELETE FROM mart_unit_scope WHERE list_contains($j, jurisdiction)", {"j": stale})
+    con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
+    con.execute("DROP TABLE stale_units")

@@ -38,11 +38,11 @@ CREATE OR REPLACE MACRO calc_function_leads(jurs) AS TABLE
     WITH d AS (SELECT doc_id, jurisdiction, province FROM scope_documents(jurs))
     SELECT f.code AS function_code, f.name_zh AS function_zh, d.jurisdiction, d.province,
            count(DISTINCT a.item_id) AS items_led, count(DISTINCT a.doc_id) AS documents
-    FROM assignments a
+    FROM (SELECT doc_id, item_id, unit_id FROM assignments
+          WHERE role = 'lead' AND doc_id IN (SELECT doc_id FROM d)) a
     JOIN d USING (doc_id)
     JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
     JOIN functions f ON f.code = uf.code
-    WHERE a.role = 'lead'
     GROUP BY ALL;
 
 -- The materialised marts and the views analysts query. A new warehouse gets empty tables here;
@@ -50,6 +50,9 @@ CREATE OR REPLACE MACRO calc_function_leads(jurs) AS TABLE
 CREATE TABLE IF NOT EXISTS mart_department_load AS SELECT * FROM calc_department_load([]) LIMIT 0;
 CREATE TABLE IF NOT EXISTS mart_function_leads AS SELECT * FROM calc_function_leads([]) LIMIT 0;
 CREATE TABLE IF NOT EXISTS mart_state (jurisdiction VARCHAR, state VARCHAR);
+-- Which jurisdictions' documents name each unit: a unit's row in mart_units is recomputed when one
+-- of them is refreshed (before and after the change, so a unit a deleted document named is too).
+CREATE TABLE IF NOT EXISTS mart_unit_scope (unit_id VARCHAR, jurisdiction VARCHAR);
 CREATE OR REPLACE VIEW v_department_load AS SELECT * FROM mart_department_load;
 CREATE OR REPLACE VIEW v_function_leads AS SELECT * FROM mart_function_leads;
 
