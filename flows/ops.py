@@ -107,8 +107,7 @@ def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_
     limit = int(max_file_mb * 2**20)
     known = known or {}
     out = []
-    for p in steps.discover(raw):
-        name = p.relative_to(raw).as_posix()
+    for p, name, linked in steps.list_raw(raw):
         try:
             st = p.stat()
             size, mtime = st.st_size, st.st_mtime_ns
@@ -121,7 +120,7 @@ def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_
             out.append(RawFile(p, name, 0, "", f"cannot read {name}: {e.strerror or e}"))
             continue
         problem = None
-        if not allow_outside_raw and not p.resolve().is_relative_to(real_raw):
+        if linked and not allow_outside_raw and not p.resolve().is_relative_to(real_raw):
             problem = f"{name} is a link to {p.resolve()}, outside raw/; pass --allow-outside-raw to read it"
         elif size > limit:
             problem = (f"{name} is {size / 2**20:.1f} MB, larger than the {max_file_mb:g} MB limit for one notice; "

@@ -43,20 +43,28 @@ class BatchResult:
 def discover(raw_dir: Path) -> list[Path]:
     """Every file under raw/, sorted, hidden files skipped. Files in other formats are not skipped
     silently: reading them says what they are (a PDF, an image…) and they are quarantined."""
-    found: list[tuple[str, ...]] = []
+    return [p for p, _, _ in list_raw(raw_dir)]
 
-    def walk(folder: str, parts: tuple[str, ...]) -> None:  # os.scandir: file types without a stat each
+
+def list_raw(raw_dir: Path) -> list[tuple[Path, str, bool]]:
+    """(path, name relative to raw/, whether a symbolic link leads to it) of every file under raw/,
+    sorted as `discover` sorts. os.scandir gives the file types without a stat per file (10,000
+    files: 0.1 s, where Path.rglob and is_file took 0.3-0.5 s)."""
+    found: list[tuple[tuple[str, ...], bool]] = []
+
+    def walk(folder: str, parts: tuple[str, ...], linked: bool) -> None:
         with os.scandir(folder) as entries:
             for e in entries:
                 if e.name.startswith("."):
                     continue
                 if e.is_file():
-                    found.append(parts + (e.name,))
+                    found.append((parts + (e.name,), linked or e.is_symlink()))
                 elif e.is_dir():
-                    walk(e.path, parts + (e.name,))
+                    walk(e.path, parts + (e.name,), linked or e.is_symlink())
 
-    walk(str(raw_dir), ())
-    return [raw_dir.joinpath(*p) for p in sorted(found)]
+    walk(str(raw_dir), (), False)
+    found.sort()
+    return [(raw_dir.joinpath(*parts), "/".join(parts), linked) for parts, linked in found]
 
 
 def read_files(paths: list[Path], raw_dir: Path) -> list[SourceFile]:
@@ -122,3 +130,4 @@ def concat_frames(docs: list[ParsedDocument]) -> dict[str, pl.DataFrame]:
     keys = docs[0].frames.keys()
     return {k: pl.concat([f if "doc_id" in (f := d.frames[k]).columns else f.with_columns(doc_id=pl.lit(d.doc_id))
                           for d in docs], how="vertical_relaxed") for k in keys}
+

@@ -85,12 +85,12 @@ def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool
         con.execute("DELETE FROM mart_unit_scope")
         con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
         return
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE stale_units AS
-                    SELECT unit_id FROM mart_unit_scope WHERE list_contains($j, jurisdiction)
-                    UNION SELECT unit_id FROM ({_UNIT_SCOPE})""", {"j": stale})
-    con.execute("DELETE FROM mart_units WHERE unit_id IN (SELECT unit_id FROM stale_units)")
-    con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units "
-                "WHERE unit_id IN (SELECT unit_id FROM stale_units)")
+    units = [u for (u,) in con.execute(f"""
+        SELECT unit_id FROM mart_unit_scope WHERE list_contains($j, jurisdiction)
+        UNION SELECT unit_id FROM ({_UNIT_SCOPE})""", {"j": stale}).fetchall()]
+    # a constant list, not a subquery: DuckDB then filters doc_units as it scans them (a join read
+    # every column of every row: 0.5 s on a 10,000-notice warehouse)
+    con.execute("DELETE FROM mart_units WHERE list_contains(?, unit_id)", [units])
+    con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units WHERE list_contains(?, unit_id)", [units])
     con.execute("DELETE FROM mart_unit_scope WHERE list_contains($j, jurisdiction)", {"j": stale})
     con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
-    con.execute("DROP TABLE stale_units")
