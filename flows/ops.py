@@ -469,7 +469,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
             progress(f"{len(retired)} file(s) no longer in {raw}, marked retired (`fengong prune` deletes them): "
                      + ", ".join(retired[:5]) + (" …" if len(retired) > 5 else ""))
         # the loaded data out of DuckDB's memory and into the file before the queries below: up to
-        # checkpoint_threshold of it is held in memory until then, and with the 512 MB limit the
+        # checkpoint_threshold of it is held in memory until then, and with a 512 MB limit the
         # review query ran out of memory at 10,000 notices (publish's CHECKPOINT then has little left)
         con.execute("CHECKPOINT")
         _refresh_marts(con, progress)

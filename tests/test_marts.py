@@ -143,3 +143,10 @@ def test_regression_more_new_jurisdictions_than_known_ones_dropped_the_known(con
     for table in marts.MARTS:
         assert rows(con, table) == full_recompute(con, table)
     assert rows(con, "mart_units") == sorted(con.execute("SELECT * FROM calc_units").fetchall(), key=str)
+
+
+def test_a_refresh_in_chunks_of_one_jurisdiction_gives_the_same_rows(con, monkeypatch):
+    monkeypatch.setattr(marts, "CHUNK", 1)
+    assert len(marts.refresh_marts(con)) == 4
+    for table in marts.MARTS:
+        assert rows(con, table) == full_recompute(con, table)

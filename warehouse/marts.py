@@ -27,6 +27,7 @@ import duckdb
 
 MARTS = {"mart_department_load": "calc_department_load", "mart_function_leads": "calc_function_leads"}
 MODELS = Path(__file__).parent / "models"
+CHUNK = 250  # jurisdictions per statement of a refresh
 
 # per jurisdiction ('' for documents with none): a fingerprint of its documents, salted with $salt
 _CURRENT = """
@@ -65,11 +66,14 @@ def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
     whole = current <= set(stale)  # the first build, or a definition changed: (re)create every table
     _refresh_units(con, stale, whole)  # before the marts that read units
     for table, calc in MARTS.items():
-        if whole:
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}($j)", {"j": stale})
+        if whole:  # the table's columns follow the definition
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}([]) LIMIT 0")
         else:
             con.execute(f"DELETE FROM {table} WHERE list_contains($j, coalesce(jurisdiction, ''))", {"j": stale})
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": stale})
+        # a few hundred jurisdictions at a time: the distinct counts over every jurisdiction at once
+        # needed more than 256 MB at 10,000 notices (the writer's limit); a chunk's memory does not grow with the corpus
+        for i in range(0, len(stale), CHUNK):
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": stale[i:i + CHUNK]})
     con.execute("DELETE FROM mart_state")
     con.execute(f"INSERT INTO mart_state {_CURRENT}", {"salt": salt})
     return stale
