@@ -85,7 +85,9 @@ def measure(raw: Path, warehouse: Path, new: Path, work: Path, env: dict, timeou
     for p in sorted(raw.iterdir()):
         (served_raw / p.name).symlink_to(p.resolve())
     shutil.copyfile(warehouse, wh)
-    env = {**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    # a Prefect database of its own: runs scheduled for an earlier measurement's deployment (same
+    # name) would otherwise be picked up late, and their lag reported (a new database migrates in ~30 s)
+    env = {**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2", "PREFECT_HOME": str(work / "prefect")}
     server = LocalPrefectServer()
     os.environ.update({k: v for k, v in env.items() if k.startswith("PREFECT_")})
     env["PREFECT_API_URL"] = server.start()

@@ -150,3 +150,18 @@ def test_a_refresh_in_chunks_of_one_jurisdiction_gives_the_same_rows(con, monkey
     assert len(marts.refresh_marts(con)) == 4
     for table in marts.MARTS:
         assert rows(con, table) == full_recompute(con, table)
+
+
+def test_readme_written_out_query_agrees_with_v_function_leads(con):
+    import sys
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import queries
+
+    marts.refresh_marts(con)
+    sql = next(sql for name, sql in queries.readme_queries() if name.startswith("assignments:"))
+    written_out = con.execute(sql).fetchall()
+    assert len(written_out) > 50
+    assert sorted(written_out) == sorted(con.execute(
+        "SELECT function_zh, jurisdiction, items_led FROM v_function_leads WHERE province = '湖北省'").fetchall())
