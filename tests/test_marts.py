@@ -165,3 +165,36 @@ def test_readme_written_out_query_agrees_with_v_function_leads(con):
     assert len(written_out) > 50
     assert sorted(written_out) == sorted(con.execute(
         "SELECT function_zh, jurisdiction, items_led FROM v_function_leads WHERE province = '湖北省'").fetchall())
+
+
+def test_regression_a_unit_given_a_function_elsewhere_left_other_jurisdictions_function_leads_stale(con):
+    """The marts read units' merged functions: a document of another jurisdiction that gave a unit a
+    new function changed the unit, and the jurisdictions that name it kept their old rows."""
+    marts.refresh_marts(con)
+    unit, functions = con.execute("""SELECT u.unit_id, u.functions FROM units u
+        JOIN assignments a USING (unit_id) WHERE a.role = 'lead' AND u.jurisdiction = '潜江市'
+        GROUP BY ALL ORDER BY count(*) DESC LIMIT 1""").fetchone()
+    extra = con.execute("SELECT min(code) FROM functions WHERE NOT list_contains(?, code)", [functions]).fetchone()[0]
+    doc = con.execute("SELECT doc_id FROM documents WHERE jurisdiction = '赤壁市'").fetchone()[0]
+    con.execute("INSERT INTO doc_units BY NAME SELECT * REPLACE (? AS unit_id, ? AS functions) "
+                "FROM doc_units WHERE doc_id = ? LIMIT 1", [unit, functions + [extra], doc])
+    con.execute("UPDATE documents SET loaded_at = loaded_at + INTERVAL 1 SECOND WHERE doc_id = ?", [doc])
+    assert marts.refresh_marts(con) == ["潜江市", "赤壁市"]
+    for table in marts.MARTS:
+        assert rows(con, table) == full_recompute(con, table)
+
+
+def test_long_lists_filter_by_a_join_with_the_same_rows(con, parsed_seeds, monkeypatch):
+    marts.refresh_marts(con)
+    monkeypatch.setattr(marts, "_among", lambda column, values: f"{column} IN (SELECT unnest(?))")
+    chibi = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] == "赤壁市"]
+    assert wh.load_documents(con, chibi) == []
+    assert marts.refresh_marts(con) == ["赤壁市"]
+    for table in marts.MARTS:
+        assert rows(con, table) == full_recompute(con, table)
+
+
+def test_whole_units_rebuild_in_parts_gives_the_same_rows(con, monkeypatch):
+    monkeypatch.setattr(marts, "UNITS_PER_CHUNK", 50)
+    marts.refresh_marts(con)
+    assert rows(con, "mart_units") == sorted(con.execute("SELECT * FROM calc_units").fetchall(), key=str)

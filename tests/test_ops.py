@@ -422,6 +422,21 @@ def test_a_link_in_raw_to_a_file_outside_is_quarantined_unread(project, tmp_path
     assert stage == "read" and reason == f"link.txt is a link to {secret}, outside raw/; pass --allow-outside-raw to read it"
 
 
+def test_regression_a_link_to_a_folder_in_raw_broke_the_listing(tmp_path):
+    """The scandir listing followed links to folders, which Path.rglob never did: a link to a parent
+    (a loop) stopped every run with "Too many levels of symbolic links", and a link to / would have
+    been walked. Links to folders are not followed; links to files are listed, flagged as links."""
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "sub" / "a.txt").write_text("x", encoding="utf-8")
+    (raw / "sub" / "loop").symlink_to(raw)
+    (raw / "root").symlink_to("/")
+    (raw / "b.txt").symlink_to(raw / "sub" / "a.txt")
+    (raw / ".hidden").mkdir()
+    (raw / ".hidden" / "c.txt").write_text("x", encoding="utf-8")
+    assert [(name, linked) for _, name, linked in steps.list_raw(raw)] == [("b.txt", True), ("sub/a.txt", False)]
+
+
 def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):
     add_notice(project)
     real = ops.sha256_file

@@ -154,10 +154,17 @@ def test_schema_is_applied_once_per_ddl_version(tmp_path):
     wh.connect(tmp_path / "w.duckdb").close()
     c = wh.connect(tmp_path / "w.duckdb")
     digest = c.execute("SELECT digest FROM schema_state").fetchall()
-    c.execute("DROP VIEW v_department_load")  # not re-created: the DDL's hash is unchanged
+    c.execute("CREATE OR REPLACE VIEW v_department_load AS SELECT 1 AS changed_by_hand")  # not seen: same names
     c.close()
     c = wh.connect(tmp_path / "w.duckdb")
-    assert c.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'v_department_load'").fetchone() == (0,)
+    assert c.execute("SELECT * FROM v_department_load").fetchall() == [(1,)]
+    c.execute("DROP VIEW v_department_load")  # a missing object is re-created
+    c.execute("DROP MACRO TABLE calc_function_leads")
+    c.close()
+    c = wh.connect(tmp_path / "w.duckdb")
+    assert c.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'v_department_load'").fetchone() == (1,)
+    assert c.execute("SELECT count(*) FROM calc_function_leads([])").fetchone() == (0,)
+    c.execute("CREATE OR REPLACE VIEW v_department_load AS SELECT 1 AS changed_by_hand")
     c.execute("UPDATE schema_state SET digest = 'an older DDL'")
     c.close()
     c = wh.connect(tmp_path / "w.duckdb")
