@@ -20,7 +20,20 @@ corpus. Every notice recombines what the seeds in raw/ contain:
 * unit-list quirks: a suffix written once (区科经、商务局), a prefix written once for functional
   abbreviations (区总工会、妇联), two names glued (市发改委市自然资源和规划局), bracketed aliases
   (市自然资源规划局〈市林业局〉), 等 (市招商服务中心等市直相关单位), collectives, towns;
+* the layouts of tests/fixtures/layouts/ (tests/test_layouts.py), in two more families:
+  gwr_phrases mixes, item by item, roles as a phrase after the item ((X牵头,Y、Z按职责分工负责) or
+  …配合), 主办:X 协办:Y, (牵头部门:X,配合部门:Y), a ★ before the lead in a 责任单位 list (the rest
+  are co), and labelled lines below the item (责任领导/牵头单位/责任单位/配合单位, 责任单位 and
+  配合单位 both co); gwr_table is a pipe-delimited table (| 序号 | 重点工作任务 | [责任领导 |]
+  牵头单位 | 配合单位 | [完成时限 |]) with a heading row per section, empty co cells and lead cells
+  left empty under the row above (the row inherits that lead);
+* a share of gwr_phrases notices in traditional characters (OpenCC s2t), only where the parser's
+  simplified view gives back the generated text exactly: mentions and leaders stay simplified in the
+  truth (the parser stores them so), `starts` is the stored traditional text;
 * encodings and line ends: some files GB18030, some CRLF, some with full-width punctuation.
+
+Phrases and 主办/协办 values are plain 、-lists of departments: the parser reads no phrase whose list
+writes a suffix once (县民政、司法局按职责分工负责 gives no roles).
 
 The flattened-table layout of 潜江 2023 is not generated: its lead/co boundary is ambiguous by
 design (the parser flags those rows), so it cannot be scored against an exact truth.
@@ -46,7 +59,7 @@ import yaml  # noqa: E402
 
 from transforms import gazetteer  # noqa: E402
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 SEED_DIR = ROOT / "raw"
 DATA_DIR = ROOT / "transforms" / "data"
 MIN_BYTES, MAX_BYTES = 20_000, 60_000
@@ -379,10 +392,11 @@ class Item:
     text: str
     roles: dict[str, list[str]] = field(default_factory=dict)
     leaders: list[str] = field(default_factory=list)
+    starts: str | None = None  # the first 10 characters as stored, when they differ from text's (traditional)
 
     def truth(self) -> dict:
         return {"parent_nos": self.parent_nos, "item_no": self.item_no, "kind": self.kind, "binding": self.binding,
-                "starts": self.text[:10],
+                "starts": self.starts if self.starts is not None else self.text[:10],
                 **{r: self.roles.get(r, []) for r in ("lead", "co", "responsible", "overall_lead")},
                 "leaders": self.leaders}
 
@@ -704,9 +718,166 @@ class Writer:
             n.items.append(self.task_item(["三", cn_number(k)], str(no), False, False))
         return n
 
+    # -- layouts from other provinces (tests/fixtures/layouts/) ----------------------------------
+    def dept_list(self, k: int, exclude: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+        """k departments as a plain 、-list: what a phrase or a 主办/协办 value holds, where a ','
+        would end the clause. No suffix written once: the parser does not read a phrase whose unit
+        list is written so (市发改、商务局按职责分工负责 gives no roles at all)."""
+        u = self.units
+        pool = [c for c in u.depts if u.prefix + c not in exclude]
+        plain = Style(**{**self.style.__dict__, "suffix_once": 0.0, "glue": 0.0, "alias": 0.0})
+        return _dept_group(self.rng, u, plain, self.rng.sample(pool, k=min(k, len(pool))))
 
-FAMILIES = ["fyp_labelled", "fyp_responsible", "gwr_leaders", "gwr_groups"]
-FAMILY_WEIGHTS = [1, 1, 2, 2]  # a plan every five years, a work report every year
+    def phrase_item(self, parents: list[str], no: str) -> Item:
+        """One item of a 政府工作报告 division written the ways tests/test_layouts.py reads:
+        (X牵头,Y、Z按职责分工负责); 主办:X 协办:Y; (牵头部门:X,配合部门:Y); ★ before the lead in a
+        责任单位 list; labelled lines (牵头单位:/责任单位:/配合单位:) below the item."""
+        r, s, n = self.rng, self.style, self.notice
+        text = self.sentences(r.randint(1, 3))
+        item = Item(parents, no, "task", None, text)
+        layout = r.choices(["phrase", "zhuban", "dept_labels", "star", "lines"], weights=[3, 1, 1, 2, 2])[0]
+        co_k = r.choices([0, 1, 2, 3], weights=[1, 3, 2, 1])[0]
+        if layout == "phrase":
+            lead_w, lead_m = self.dept_list(1)
+            co_w, co_m = self.dept_list(co_k, frozenset(lead_m)) if co_k else ("", [])
+            verb = r.choice(["按职责分工负责", "配合"])
+            n.add(self.item_line(no, text + s.p("(" + lead_w + "牵头" + (f",{co_w}{verb}" if co_m else "") + ")")))
+        elif layout == "zhuban":
+            lead_w, lead_m = self.dept_list(1)
+            co_w, co_m = self.dept_list(max(co_k, 1), frozenset(lead_m))
+            n.add(self.item_line(no, text + s.p(f"主办:{lead_w} 协办:{co_w}")))
+        elif layout == "dept_labels":
+            lead_w, lead_m = self.dept_list(1)
+            co_w, co_m = self.dept_list(co_k, frozenset(lead_m)) if co_k else ("", [])
+            n.add(self.item_line(no, text + s.p(f"(牵头部门:{lead_w}" + (f",配合部门:{co_w}" if co_m else "") + ")")))
+        elif layout == "star":  # ★ before one unit of a 责任单位 list: it leads, the rest are co
+            cores = r.sample(self.units.depts, k=max(co_k, 1) + 1)
+            at = r.randrange(len(cores))
+            p = self.units.prefix
+            written = "、".join(("★" if j == at else "") + p + c for j, c in enumerate(cores))
+            lead_m, co_m = [p + cores[at]], [p + c for j, c in enumerate(cores) if j != at]
+            n.add(self.item_line(no, text + self.roles_in_brackets([(s.responsible_label, written)])))
+        else:  # labelled lines under the item, 配合单位 after 责任单位
+            n.add(self.item_line(no, text))
+            if r.random() < 0.3:
+                item.leaders = leader_names(r, 1)
+                n.add(s.p(f"{r.choice(['责任领导', '牵头领导'])}:{item.leaders[0]}"))
+            lead_w, lead_m = unit_list(r, self.units, s, r.choices([1, 2], weights=[4, 1])[0], 0)
+            n.add(s.p(f"{s.lead_label}:{lead_w}"))
+            co_m = []
+            for label in ("责任单位", "配合单位"):
+                if r.random() < 0.6:
+                    w, ms = unit_list(r, self.units, s, r.randint(1, 3), r.choice([0, 0, 1]),
+                                      exclude=frozenset(lead_m + co_m))
+                    if ms:
+                        n.add(s.p(f"{label}:{w}"))
+                        co_m += ms
+        item.roles = {"lead": lead_m, "co": co_m}
+        return item
+
+    def write_gwr_phrases(self) -> Notice:
+        """A 政府工作报告 division whose items carry their roles as phrases, 主办/协办, 牵头部门/配合部门,
+        a ★ lead marker or labelled lines below them, mixed within the notice (items numbered 1. under
+        一、 headings, restarting per heading or not)."""
+        r = self.rng
+        year, _ = self.report_intro("关于印发{year}年《政府工作报告》重点工作任务分工方案的通知")
+        n, p = self.notice, self.units.prefix
+        n.add(f"各乡镇人民政府、街道,{p}政府各部门:", f"现将《{year}年〈政府工作报告〉重点工作任务分工方案》印发给你们,请认真贯彻落实。")
+        restart, no, top = r.random() < 0.5, 0, 0
+        for top, heading in enumerate(r.sample(TASK_HEADINGS, k=len(TASK_HEADINGS)), 1):
+            if n.size >= self.target - 600:
+                break
+            n.add(f"{cn_number(top)}、{heading.rstrip('。')}")
+            self.sep()
+            no = 0 if restart else no
+            for j in range(r.randint(4, 14)):
+                if j and n.size >= self.target - 600:
+                    break
+                no += 1
+                n.items.append(self.phrase_item([cn_number(top)], str(no)))
+                self.sep()
+        n.add(f"{cn_number(top + 1)}、工作要求", self.sentences(2))
+        return n
+
+    def write_gwr_table(self) -> Notice:
+        """An attachment that is a pipe-delimited table (tests/fixtures/layouts/pipe_table.txt):
+        | 序号 | 重点工作任务 | [责任领导 |] 牵头单位 | 配合单位 | [完成时限 |], a heading row per section
+        (| 一、… | | |), items numbered across sections, some co cells empty, some lead cells left
+        empty under the row above (a merged cell: the row inherits its lead)."""
+        r, s = self.rng, self.style
+        year, _ = self.report_intro("关于印发{year}年《政府工作报告》重点工作任务分解表的通知")
+        n, p = self.notice, self.units.prefix
+        n.add(f"各乡镇人民政府、街道,{p}政府各部门:", f"现将《{year}年〈政府工作报告〉重点工作任务分解表》印发给你们,请认真贯彻落实。",
+              "附件", f"{year}年《政府工作报告》重点工作任务分解表")
+        with_leader, with_deadline = r.random() < 0.5, r.random() < 0.6
+        cols = ["序号", "重点工作任务"] + (["责任领导"] if with_leader else []) + ["牵头单位", "配合单位"] + \
+            (["完成时限"] if with_deadline else [])
+        row = lambda cells: "| " + " | ".join(cells) + " |"  # noqa: E731
+        n.add(row(cols))
+        no = 0
+        for top, heading in enumerate(r.sample(TASK_HEADINGS, k=len(TASK_HEADINGS)), 1):
+            if n.size >= self.target - 300:
+                break
+            n.add("| " + f"{cn_number(top)}、{heading.rstrip('。')}" + " |" + " |" * (len(cols) - 1))
+            prev_lead: list[str] = []
+            for j in range(r.randint(3, 12)):
+                if j and n.size >= self.target - 300:
+                    break
+                no += 1
+                text = self.sentences(r.randint(1, 2))
+                item = Item([cn_number(top)], str(no), "task", None, text)
+                if prev_lead and r.random() < 0.1:  # merged with the lead cell above
+                    lead_w, lead_m = "", prev_lead
+                else:
+                    lead_w, lead_m = unit_list(r, self.units, s, r.choices([1, 2], weights=[5, 1])[0], 0)
+                co_n = r.choices([0, 1, 2, 3], weights=[1, 3, 2, 1])[0]
+                co_w, co_m = (unit_list(r, self.units, s, co_n, r.choice([0, 0, 1]), exclude=frozenset(lead_m))
+                              if co_n else ("", []))
+                cells = [str(no), text]
+                if with_leader:
+                    item.leaders = leader_names(r, r.choices([1, 2], weights=[4, 1])[0])
+                    cells.append("、".join(item.leaders))
+                cells += [lead_w, co_w]
+                if with_deadline:
+                    cells.append(r.choice(["年内持续推进", "6月底前", "12月底前", f"{year}年12月31日", "长期坚持"]))
+                n.add(row(cells))
+                item.roles = {"lead": lead_m, "co": co_m}
+                n.items.append(item)
+                prev_lead = lead_m
+        return n
+
+
+FAMILIES = ["fyp_labelled", "fyp_responsible", "gwr_leaders", "gwr_groups", "gwr_phrases", "gwr_table"]
+FAMILY_WEIGHTS = [1, 1, 2, 2, 1, 1]  # a plan every five years, a work report every year
+TRADITIONAL_SHARE = 0.3  # of gwr_phrases notices, written in traditional characters
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+
+    try:
+        return opencc.OpenCC("s2t")
+    except Exception:  # opencc-python-reimplemented names configs with .json
+        return opencc.OpenCC("s2t.json")
+
+
+def to_traditional(notice: Notice, text: str) -> str | None:
+    """The notice in traditional characters, or None when the parser's simplified view of it
+    (transforms.text.simplified_view) would not give back exactly `text`: then offsets, mentions and
+    leaders in the truth would not be exact. Items' `starts` become the stored (traditional) characters;
+    mentions stay simplified, as the parser stores them."""
+    from transforms.text import simplified_view
+
+    trad = _s2t().convert(text)
+    if len(trad) != len(text) or simplified_view(trad) != text:
+        return None
+    at = 0
+    for it in notice.items:
+        at = text.index(it.text, at)
+        it.starts = trad[at:at + len(it.text)][:10]
+        at += 1
+    return trad
 
 
 def make_notice(seed: int, i: int, seed_dir: Path = SEED_DIR) -> tuple[str, str, bytes, dict, list[dict]]:
@@ -717,13 +888,19 @@ def make_notice(seed: int, i: int, seed_dir: Path = SEED_DIR) -> tuple[str, str,
     target = rng.randint(MIN_BYTES + 1500, MAX_BYTES - 2500)
     notice = Writer(rng, place, family, target, seed_dir).write()
     text = "\n".join(notice.lines) + "\n"
+    script = "simplified"
+    if family == "gwr_phrases" and rng.random() < TRADITIONAL_SHARE:
+        trad = to_traditional(notice, text)
+        if trad is not None:
+            text, script = trad, "traditional"
     if rng.random() < 0.1:
         text = text.replace("\n", "\r\n")
     encoding = "gb18030" if rng.random() < 0.05 else "utf-8"
     data = text.encode(encoding)
     doc = {"jurisdiction": place.name, "jurisdiction_code": place.code, "province": place.province,
            "admin_level": place.level, "doc_kind": notice.doc_kind, "period_start": notice.period[0],
-           "period_end": notice.period[1], "role_rule": notice.role_rule, "family": family, "encoding": encoding}
+           "period_end": notice.period[1], "role_rule": notice.role_rule, "family": family, "encoding": encoding,
+           "script": script}
     stem = f"{i:06d}_{place.code}_{notice.doc_kind}{notice.period[0]}"
     return stem, family, data, doc, [it.truth() for it in notice.items]
 

@@ -1,6 +1,7 @@
 """The benchmark's corpus generator, its truth and the scorer (bench/), on a few notices."""
 
 import json
+import re
 import sys
 
 import duckdb
@@ -118,3 +119,48 @@ def test_regression_the_benchmark_clocked_functions_the_flow_no_longer_calls(cor
                                            "publish", "review"}
     st = bench_run.stage_times(t)
     assert 0 < st["body"] < st["flow_call"] and st["orchestration"] >= 0
+
+
+def _new_layout_notices(seed: int = 5, per_family: int = 2):
+    """The first notices of the families added for tests/fixtures/layouts/, and the first traditional one."""
+    picked, traditional = {"gwr_phrases": [], "gwr_table": []}, None
+    for i in range(400):
+        notice = make_corpus.make_notice(seed, i)
+        fam, doc = notice[1], notice[3]
+        if fam in picked and len(picked[fam]) < per_family and doc["script"] == "simplified":
+            picked[fam].append(notice)
+        if doc["script"] == "traditional" and traditional is None:
+            traditional = notice
+        if traditional and all(len(v) == per_family for v in picked.values()):
+            break
+    return picked["gwr_phrases"] + picked["gwr_table"] + [traditional]
+
+
+def test_the_corpus_writes_the_layouts_of_the_layout_fixtures():
+    notices = _new_layout_notices()
+    text = {n[1] + ":" + n[3]["script"]: n[2].decode(n[3]["encoding"]) for n in notices}
+    phrases = text["gwr_phrases:simplified"]
+    for mark in ("牵头[,,].+按职责分工负责|牵头[,,].+配合", "主办[::].+ 协办[::]", "牵头部门[::].+[,,]配合部门[::]",
+                 "★", "^配合单位[::]"):
+        assert re.search(mark, phrases, re.M), mark
+    assert re.search(r"^\| \d+ \| .+ \|$", text["gwr_table:simplified"], re.M)
+    assert "牽頭" in text["gwr_phrases:traditional"]
+
+
+def test_the_new_layouts_parse_exactly_as_their_truth():
+    """Items, roles and leaders of a few notices of the new families (one in traditional characters)
+    against the generator's truth, compared item by item: F1 = 1.0 on these notices."""
+    from transforms.document import parse_document
+
+    for stem, family, data, doc_truth, truth in _new_layout_notices():
+        doc = parse_document(data, stem + ".txt")
+        asg, ld = doc.frames["assignments"], doc.frames["leaders"]
+        got = []
+        for it in doc.frames["items"].iter_rows(named=True):
+            a = asg.filter(asg["item_id"] == it["item_id"]).sort("role", "ord")
+            roles = {r: a.filter(a["role"] == r)["mention"].to_list() for r in ("lead", "co", "responsible",
+                                                                               "overall_lead")}
+            got.append({"parent_nos": it["parent_nos"], "item_no": it["item_no"], "kind": it["item_kind"],
+                        "binding": it["binding"], "starts": it["text"][:10], **roles,
+                        "leaders": ld.filter(ld["item_id"] == it["item_id"])["name"].to_list()})
+        assert got == truth, (stem, family, doc_truth["script"])
