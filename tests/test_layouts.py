@@ -262,3 +262,15 @@ def test_state_council_phrases_with_a_deadline_clause():
     ]
     assert doc.frames["items"]["deadline_text"].to_list() == ["年内持续推进", "年内持续推进",
                                                              "6月底前出台相关政策并持续推进", "年内持续推进"]
+
+
+def test_regression_a_suffix_written_once_in_a_phrase_dropped_its_roles():
+    """(县审计局牵头,县民政、司法局按职责分工负责) gave no roles at all: 县民政 has no unit suffix, so the
+    phrase was read as prose. A group that writes the suffix once names units when the piece with
+    that suffix is a known function; 县城、乡镇卫生院 (prose) still is not."""
+    doc = parse("phrase_suffix_once.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["县民政局", "县司法局"], "lead": ["县审计局"]}),
+        ("一/2", {"co": ["民政局", "审计局"], "lead": ["县司法局"]}),
+        ("一/3", {}),
+    ]

@@ -112,14 +112,30 @@ def looks_like_units(value: str, strict: bool = False) -> bool:
     parts = [p.removesuffix("等") for p in _PIECE_SPLIT.split(value) if p]
     if not parts:
         return False
-    for p in parts:
+    for i, p in enumerate(parts):
         if is_collective(p) and len(p) >= 3:
             continue
+        if not has_suffix(p) and _suffix_written_once(p, parts[i + 1:]):
+            continue  # 县民政、司法局: 县民政局、县司法局
         if len(p) < 3 or not has_suffix(p):
             return False
         if not _LEVEL_OPENING.match(p) and (strict or not functions_of(p)):
             return False
     return True
+
+
+def _suffix_written_once(piece: str, rest: list[str]) -> bool:
+    """A piece with no suffix before a piece that has one, in a group that writes the suffix once
+    (县民政、司法局): the piece with that suffix names a known function (民政局), so prose such as
+    县城、乡镇卫生院 is not read as units."""
+    from transforms.units import functions_of
+
+    nxt = next((q for q in rest if has_suffix(q)), None)
+    if nxt is None:
+        return False
+    opening = _LEVEL_OPENING.match(piece)
+    core = piece[opening.end():] if opening else piece
+    return len(core) >= 2 and bool(functions_of(core + nxt[-1]))
 
 
 def _clauses(s: str, a: int, b: int) -> list[tuple[int, int]]:
