@@ -88,6 +88,14 @@ def test_deng_separates_and_is_dropped():
     assert names("市招商中心等市直相关单位") == ["市招商中心", "市直相关单位"]
 
 
+def test_regression_deng_after_a_bracketed_alias_glued_two_units_into_one():
+    """区财政局(金融办)等区直相关单位 stayed one mention: 等 split only after a name that ends with a unit
+    suffix, and this one ended with the alias's closing bracket (the corpus generator found it)."""
+    ms = UnitSplitter(None).split("区财政局(金融办)等区直相关单位、区审计局〈区内审办〉等")
+    assert [(m.mention, m.aliases) for m in ms] == [
+        ("区财政局", ["金融办"]), ("区直相关单位", []), ("区审计局", ["区内审办"])]
+
+
 def test_responsibility_phrase_is_not_part_of_a_name():
     assert names("市财政局、市审计局按职责分工负责") == ["市财政局", "市审计局"]
 

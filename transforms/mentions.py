@@ -94,10 +94,19 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
     return out
 
 
+def _name_before(text: str) -> str:
+    """The name a piece ends with, without a bracketed alias after it: 区财政局(金融办) -> 区财政局."""
+    if text and text[-1] in _ALIAS_CLOSERS:
+        opener = next((a for a, b in matched_brackets(text).items() if b == len(text) - 1), None)
+        if opener:
+            return text[:opener]
+    return text
+
+
 def _split_deng(p: _Piece) -> list[_Piece]:
     g = vocab.grammar()
     at = p.text.find("等")
-    if 0 < at < len(p.text) - 1 and g.suffix_re.search(p.text[:at]):
+    if 0 < at < len(p.text) - 1 and g.suffix_re.search(_name_before(p.text[:at])):
         left = _Piece(p.text[:at], p.start, p.sep_before)
         right = _Piece(p.text[at + 1:], p.start + at + 1, ",")
         if right.text.strip(_STRIP) in g.generic_after_deng:
