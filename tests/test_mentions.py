@@ -88,6 +88,19 @@ def test_deng_separates_and_is_dropped():
     assert names("市招商中心等市直相关单位") == ["市招商中心", "市直相关单位"]
 
 
+@pytest.mark.parametrize("written, expected", [
+    ("地区财政局、民政局", ["地区财政局", "地区民政局"]),
+    ("林区水利和湖泊局、公安局", ["林区水利和湖泊局", "林区公安局"]),
+    ("自治区妇联、检察院", ["自治区妇联", "自治区检察院"]),
+    ("盟财政局、民政局", ["盟财政局", "盟民政局"]),
+])
+def test_regression_a_level_word_of_two_or_more_characters_was_not_carried_to_the_next_unit(written, expected):
+    """Prefectures (塔城地区), forest districts (神农架林区), autonomous regions and leagues write their
+    level as a word, not as one of 省市区县州旗: the prefix written once was lost (地区民政局 read as
+    民政局). Found by the corpus at 1,000 notices."""
+    assert names(written) == expected
+
+
 def test_regression_deng_after_a_bracketed_alias_glued_two_units_into_one():
     """区财政局(金融办)等区直相关单位 stayed one mention: 等 split only after a name that ends with a unit
     suffix, and this one ended with the alias's closing bracket (the corpus generator found it)."""

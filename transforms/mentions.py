@@ -185,9 +185,15 @@ def starts_with_function(name: str) -> bool:
 
 
 def level_prefix(name: str) -> str:
-    """'市' for 市发改委, '区委' for 区委组织部, '' for 江汉职院 or 市场监管局 (市场 is a word)."""
+    """'市' for 市发改委, '区委' for 区委组织部, '地区' for 地区财政局 (a level word of unit_grammar.yaml
+    followed by a function), '' for 江汉职院 or 市场监管局 (市场 is a word)."""
     g = vocab.grammar()
-    if not name or name[0] not in g.level_chars or starts_with_function(name):
+    if not name or starts_with_function(name):
+        return ""
+    for w in g.level_words:  # 地区财政局: 地区
+        if name.startswith(w) and starts_with_function(name[len(w):]):
+            return w
+    if name[0] not in g.level_chars:
         return ""
     if len(name) > 2 and name[1] == "委" and not starts_with_function(name[1:]):
         return name[:2]
@@ -322,7 +328,7 @@ class UnitSplitter:
                 and not vocab.grammar().starts_re.match(mention)
                 and starts_with_function(mention)
             ):
-                prefix = first_prefix[0]
+                prefix = first_prefix if first_prefix in vocab.grammar().level_words else first_prefix[0]
                 if _is_party(mention, tax) and not mention.startswith(("纪委", "政法委")):
                     prefix += "委"
                 mention, expanded = prefix + mention, True

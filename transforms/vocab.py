@@ -56,6 +56,7 @@ class Grammar:
     suffix_ends: str  # the characters a suffix ends with
     branch_suffixes: tuple[str, ...]
     level_chars: str
+    level_words: tuple[str, ...]  # longer level words (地区, 自治州), longest first
     starts_re: re.Pattern  # a unit start (other than a level char) at the beginning
     bare_prefixes: tuple[str, ...]
     possessive_heads: tuple[str, ...]
@@ -121,6 +122,7 @@ def grammar() -> Grammar:
         suffix_ends="".join(sorted({sfx[-1] for sfx in suffixes})),
         branch_suffixes=tuple(d["branch_suffixes"]),
         level_chars="".join(d["level_chars"]),
+        level_words=tuple(sorted(d.get("level_words", []), key=len, reverse=True)),
         starts_re=re.compile("(?:" + "|".join(d["starts"]) + ")"),
         bare_prefixes=tuple(d["bare_prefixes"]),
         possessive_heads=tuple(d["possessive_heads"]),
