@@ -101,6 +101,19 @@ def test_regression_a_level_word_of_two_or_more_characters_was_not_carried_to_th
     assert names(written) == expected
 
 
+@pytest.mark.parametrize("written, expected", [
+    ("新乡市生态环境局卫滨分局、市公安局", ["新乡市生态环境局卫滨分局", "市公安局"]),
+    ("烟台市生态环境局蓬莱分局", ["烟台市生态环境局蓬莱分局"]),
+    ("景德镇市生态环境局珠山分局", ["景德镇市生态环境局珠山分局"]),
+    ("市发改委市自然资源和规划局", ["市发改委", "市自然资源和规划局"]),
+])
+def test_regression_a_place_name_ending_like_a_unit_was_cut_off_a_branch_office(written, expected):
+    """新乡 ends in 乡, 烟台 in 台, 景德镇 in 镇, all unit suffixes: a glue boundary was found after the
+    place name and 新乡 became a unit of its own. No cut where the left part and the level that
+    follows are a place of the gazetteer (新乡市). Found by the corpus."""
+    assert names(written) == expected
+
+
 def test_regression_deng_after_a_bracketed_alias_glued_two_units_into_one():
     """区财政局(金融办)等区直相关单位 stayed one mention: 等 split only after a name that ends with a unit
     suffix, and this one ended with the alias's closing bracket (the corpus generator found it)."""

@@ -95,6 +95,11 @@ def _names() -> _Names:
                   re.compile(f"(?=[{re.escape(firsts)}][{re.escape(seconds)}])"))
 
 
+def is_place(name: str) -> bool:
+    """Is this a place's full name (新乡市, 塔城地区), as the gazetteer writes it?"""
+    return any(full for _, full in _names().codes.get(name, ()))
+
+
 def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") -> Place | None:
     """The most specific place the notice is about.
 

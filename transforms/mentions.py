@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from transforms import vocab
+from transforms import gazetteer, vocab
 
 OPENERS = "((<〈《“「【[〔"
 CLOSERS = "))>〉》”」】]〕"
@@ -266,6 +266,8 @@ class UnitSplitter:
                 continue
             if core_left in g.bare_prefixes or core_left in g.level_chars:
                 continue
+            if any(right.startswith(w) and gazetteer.is_place(core_left + w) for w in (right[0], *g.level_words)):
+                continue  # 新乡|市生态环境局卫滨分局: 新乡 ends like a unit (乡) but is the place's own name
             if any(core_left.endswith(h) for h in g.possessive_heads) and right.startswith("各"):
                 continue
             if right.startswith(("各成员单位", "成员单位")):
