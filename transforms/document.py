@@ -181,6 +181,19 @@ def labelled_item(text: str, node: Node) -> ItemDraft:
     return ItemDraft(node, role, a, b)
 
 
+CLOSERS = "。;;!?!?))】]」』"
+
+
+def cut_off(text: str, d: ItemDraft) -> bool:
+    """Is this (the last) item cut off by the end of the page? It is when it names no unit, or a
+    label with nothing after it, and its text stops without a sentence end. (An item that runs to
+    the end of the page with its units is kept: a last table row ends with a unit name either way.)"""
+    units = [v for v in d.role.values if v.role in UNIT_ROLES] if d.role else []
+    end = d.role.end if d.role else d.text_end
+    last = text[:end].rstrip()[-1:]
+    return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
+
+
 def _subtree_end(node: Node) -> int:
     end = node.end
     for c in node.children:
@@ -256,6 +269,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         sibs = siblings[id(n.parent) if n.parent else -n.run - 1]
         if bears_roles(n) or any(s.is_leaf and bears_roles(s) for s in sibs):
             item_nodes.append(n)
+    dropped = item_nodes.pop() if item_nodes and cut_off(sview, drafts[id(item_nodes[-1])]) else None
     if not item_nodes:
         raise NoItemsFound(
             "no numbered items with responsible units (牵头单位/责任单位 or a unit table) were found"
@@ -289,6 +303,11 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         })
 
     item_rows, asg_rows, leader_rows, issues = [], [], [], []
+    if dropped is not None:
+        where = "/".join([x.no for x in dropped.numbered_ancestors()] + [dropped.no or "(unnumbered)"])
+        issues.append(QualityIssue(doc_id, None, "warning", "truncated_item_dropped",
+                                   f"the notice ends inside item {where} ({sview[dropped.body_start:dropped.body_start + 20].strip()}…): "
+                                   "the item was dropped, the items before it are loaded"))
     mentions_for_review: list[tuple[str, Mention, str]] = []
     doc_aliases: dict[str, str] = {}
     item_mentions: list[tuple[str, str, int, Mention, bool]] = []  # item_id, role, ord, mention, inherited
@@ -394,7 +413,8 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             mentions_for_review.append((item_id, m, res.unit_id))
 
     frames = {
-        "documents": _documents_frame(doc_id, sha, source_file, meta, role_rule, encoding, len(text)),
+        "documents": _documents_frame(doc_id, sha, source_file, meta, role_rule, encoding, len(text),
+                                      incomplete=dropped is not None),
         "document_texts": pl.DataFrame({"doc_id": [doc_id], "text": [text]}),
         "sections": pl.DataFrame(sec_rows, schema=SCHEMAS["sections"]),
         "items": pl.DataFrame(item_rows, schema=SCHEMAS["items"]),
@@ -425,7 +445,8 @@ def _deadline(text: str, d: ItemDraft, year: int | None) -> dict:
     return {"deadline_text": written or None, "deadline_date": deadline_date(written, year)}
 
 
-def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encoding, n_chars) -> pl.DataFrame:
+def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encoding, n_chars,
+                     incomplete: bool = False) -> pl.DataFrame:
     row = {
         "doc_id": doc_id, "source_file": source_file, "sha256": sha, "title": meta.title, "issuer": meta.issuer,
         "jurisdiction": meta.jurisdiction, "jurisdiction_code": meta.jurisdiction_code,
@@ -433,7 +454,7 @@ def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encodi
         "period_start": meta.period_start, "period_end": meta.period_end, "period_year": meta.period_start,
         "published_on": meta.published_on, "issued_on": meta.issued_on, "doc_number": meta.doc_number,
         "index_no": meta.index_no, "role_rule": role_rule, "encoding": encoding, "n_chars": n_chars,
-        "parser_version": vocab.parser_version(),
+        "parser_version": vocab.parser_version(), "incomplete": incomplete,
     }
     return pl.DataFrame([row], schema=SCHEMAS["documents"])
 
@@ -445,6 +466,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "doc_kind": pl.Utf8, "period_start": pl.Int64, "period_end": pl.Int64, "period_year": pl.Int64,
         "published_on": pl.Date, "issued_on": pl.Date, "doc_number": pl.Utf8, "index_no": pl.Utf8,
         "role_rule": pl.Utf8, "encoding": pl.Utf8, "n_chars": pl.Int64, "parser_version": pl.Utf8,
+        "incomplete": pl.Boolean,
     },
     "sections": {
         "doc_id": pl.Utf8, "section_id": pl.Utf8, "seq": pl.Int64, "style": pl.Utf8, "item_no": pl.Utf8,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from transforms import vocab
 from transforms.mentions import has_suffix, is_collective, matched_brackets
 
-DELIMITERS = "((;;,,。.\n 、"
+DELIMITERS = "((〔【[;;,,。.\n 、"
+ROLE_CLOSERS = "))〕】]"  # brackets that may close an item's role part
 UNIT_ROLES = ("overall_lead", "lead", "co", "co_or_responsible", "responsible")
 _UNIT_OPENING = re.compile(r"[省市区县州旗各团“\"]|人行|人民银行|中国|国家|中共")
 
@@ -113,7 +114,7 @@ def looks_like_units(value: str, strict: bool = False) -> bool:
     if not parts:
         return False
     for i, p in enumerate(parts):
-        if is_collective(p) and len(p) >= 3:
+        if is_collective(p) and len(p) >= 2:
             continue
         if not has_suffix(p) and _suffix_written_once(p, parts[i + 1:]):
             continue  # 县民政、司法局: 县民政局、县司法局
@@ -153,13 +154,18 @@ def _clauses(s: str, a: int, b: int) -> list[tuple[int, int]]:
     return out
 
 
-def phrase_values(s: str, a: int, b: int, base: int = 0) -> list[LabelledValue] | None:
+def phrase_values(s: str, a: int, b: int, base: int = 0, bare: bool = False) -> list[LabelledValue] | None:
     """Roles written as a phrase: '市发改委牵头,市经信局、市科技局按职责分工负责', '财政部、人民银行等负责',
-    '国务院各部门分别负责,年内持续推进'. None unless every clause reads and one names units."""
+    '国务院各部门分别负责,年内持续推进'. None unless every clause reads and one names units.
+    `bare`: a clause that is only a unit list, with no verb, reads too (in an item's closing bracket)."""
     roles = vocab.roles()
     values: list[LabelledValue] = []
     for x, y in _clauses(s, a, b):
         clause = s[x:y]
+        joint = _joint_clause(s, x, y, base)
+        if joint:
+            values += joint
+            continue
         m = roles.phrase_verb_re.search(clause)
         if m:
             ux, uy = x, x + m.start()
@@ -173,18 +179,45 @@ def phrase_values(s: str, a: int, b: int, base: int = 0) -> list[LabelledValue] 
         if roles.deadline_clause_re.search(clause) and values:
             values.append(LabelledValue("", "deadline", clause, base + x, base + y))
             continue
+        if bare and looks_like_units(clause):  # no verb: a bare list (市发改委,各县〔市、区〕政府)
+            values.append(LabelledValue("", "co_or_responsible", clause, base + x, base + y))
+            continue
         return None
     return values if any(v.role in UNIT_ROLES for v in values) else None
+
+
+def _joint_clause(s: str, x: int, y: int, base: int) -> list[LabelledValue]:
+    """'X会同Y、Z等部门研究提出意见': X leads, Y and Z are co; the words after the co list are not units."""
+    roles = vocab.roles()
+    for m in roles.joint_verb_re.finditer(s, x, y):
+        ux = x
+        for opener in roles.phrase_openers:
+            if s.startswith(opener, ux):
+                ux += len(opener)
+        if not (m.start() > ux and looks_like_units(s[ux:m.start()])):
+            continue
+        k = _units_prefix_end(s, m.end(), y)
+        if k:
+            return [LabelledValue("", "lead", s[ux:m.start()], base + ux, base + m.start()),
+                    LabelledValue("", "co", s[m.end():k], base + m.end(), base + k)]
+    return []
+
+
+def _units_prefix_end(s: str, a: int, b: int) -> int | None:
+    """The end of the longest unit list that starts at a and is followed by prose (…等部门研究提出)."""
+    g = vocab.grammar()
+    ends = sorted({a + m.end() for m in g.suffix_re.finditer(s[a:b])}, reverse=True)
+    return next((k for k in ends if looks_like_units(s[a:k])), None)
 
 
 def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
     """An item whose roles are a phrase, not labels: its closing bracket, or a sentence such as
     这项工作由X负责 at the end of it."""
     end = len(block.rstrip(" \n。.;;"))
-    if end and block[end - 1] in "))":
+    if end and block[end - 1] in ROLE_CLOSERS:
         opener = next((o for o, c in matched_brackets(block).items() if c == end - 1), None)
         if opener is not None:
-            values = phrase_values(block, opener + 1, end - 1, base)
+            values = phrase_values(block, opener + 1, end - 1, base, bare=True)
             if values:
                 return RolePart(base + opener, base + end, values)
     for rx in vocab.roles().sentence_res:

@@ -47,6 +47,7 @@ class Roles:
     phrase_openers: tuple[str, ...]
     deadline_clause_re: re.Pattern
     sentence_res: tuple[re.Pattern, ...]
+    joint_verb_re: re.Pattern
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def roles() -> Roles:
         phrase_openers=tuple(d["phrase_openers"]),
         deadline_clause_re=re.compile(d["deadline_clause"]),
         sentence_res=tuple(re.compile(p) for p in d["sentences"]),
+        joint_verb_re=re.compile(_alternation(d["joint_verbs"])),
     )
 
 

@@ -145,6 +145,7 @@ ALTER TABLE document_files ADD COLUMN IF NOT EXISTS size_bytes BIGINT;
 ALTER TABLE document_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS retired_at TIMESTAMP;          -- every name retired
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;     -- reviewer decisions applied
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS incomplete BOOLEAN;            -- the page stops inside its last item, which was dropped
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS parser_version VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;
 -- documents loaded before document_files existed: their one name
