@@ -83,6 +83,8 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
         i = m.start()
         if inside and inside[i]:
             continue
+        if m.group() == " " and not _space_separates(s, start, i):
+            continue  # 市 财政局, 伏羲 山管委 会: a space inside one name
         if i > start:
             pieces.append(_Piece(s[start:i], base + start, sep))
         start, sep = i + 1, ("、" if m.group() == "、" else ",")
@@ -90,8 +92,33 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
         pieces.append(_Piece(s[start:], base + start, sep))
     out: list[_Piece] = []
     for p in pieces:
-        out.extend(_split_deng(p))
+        for q in _split_deng(p):
+            out.extend(_split_he(q))
     return out
+
+
+def _space_separates(s: str, start: int, i: int) -> bool:
+    """A space between two names separates them; a space after a piece that cannot end a name
+    (市 财政局) or before one character (山管委 会) is padding inside one name."""
+    left = s[start:i].strip()
+    nxt = _SEPARATOR.search(s, i + 1)
+    right = s[i + 1:nxt.start() if nxt else len(s)].strip()
+    if not left or not right:
+        return True
+    return (has_suffix(left) or is_collective(left)) and len(right) >= 2
+
+
+def _split_he(p: _Piece) -> list[_Piece]:
+    """'省直有关部门和各市人民政府': 和 between a complete name and one that opens like a unit is a
+    list separator; inside a name (经济和信息化委, 住房和城乡建设局) it is not."""
+    g = vocab.grammar()
+    for m in re.finditer("和|及", p.text):
+        at = m.start()
+        left, right = p.text[:at], p.text[at + 1:]
+        if len(left) >= 2 and len(right) >= 3 and (is_collective(left) or g.suffix_re.search(_name_before(left))) \
+                and (right[0] in g.level_chars or g.starts_re.match(right)) and (has_suffix(right) or is_collective(right)):
+            return [_Piece(left, p.start, p.sep_before), *_split_he(_Piece(right, p.start + at + 1, ","))]
+    return [p]
 
 
 def _name_before(text: str) -> str:
@@ -312,7 +339,11 @@ class UnitSplitter:
         return out
 
     def _expand_group(self, group: list[_Piece]) -> list[Mention]:
-        names = [_strip_alias(p.text) for p in group]
+        names = [_strip_alias(p.text.replace(" ", "")) for p in group]
+        g = vocab.grammar()
+        for k in range(1, len(names)):  # 各开发区、镇(街道) -> 各镇(街道): 各 written once
+            if names[k][0] in g.carry_ge and names[k - 1][0].startswith("各"):
+                names[k] = ("各" + group[k].text.replace(" ", ""), [])
         last_suffix = unit_suffix(names[-1][0])
         first_prefix = level_prefix(names[0][0])
         tax = vocab.taxonomy()

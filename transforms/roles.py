@@ -173,7 +173,7 @@ def phrase_values(s: str, a: int, b: int, base: int = 0, bare: bool = False) -> 
                 if s.startswith(opener, ux):
                     ux += len(opener)
             if uy > ux and looks_like_units(s[ux:uy]):
-                role = roles.phrase_verbs[m.group(0)]
+                role = roles.phrase_verbs[m.group("verb")]
                 values.append(LabelledValue("", role, s[ux:uy], base + ux, base + uy))
                 continue
         if roles.deadline_clause_re.search(clause) and values:
@@ -210,6 +210,9 @@ def _units_prefix_end(s: str, a: int, b: int) -> int | None:
     return next((k for k in ends if looks_like_units(s[a:k])), None)
 
 
+_OPENER_AFTER_PAUSE = re.compile("(?:^|(?<=[。;;,,\n ]))(由)")
+
+
 def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
     """An item whose roles are a phrase, not labels: its closing bracket, or a sentence such as
     这项工作由X负责 at the end of it."""
@@ -220,6 +223,12 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
             values = phrase_values(block, opener + 1, end - 1, base, bare=True)
             if values:
                 return RolePart(base + opener, base + end, values)
+    stop = len(block.rstrip(" \n。.;;"))
+    sentence = max(block.rfind(t, 0, stop) for t in "。;;\n") + 1
+    for m in _OPENER_AFTER_PAUSE.finditer(block, sentence, stop):  # …。由省发改委牵头,省交通厅等单位配合。
+        values = phrase_values(block, m.start(1), stop, base)
+        if values:
+            return RolePart(base + m.start(1), base + min(stop + 1, len(block.rstrip(" \n"))), values)
     for rx in vocab.roles().sentence_res:
         for m in rx.finditer(block):
             if block[m.end():].strip(" \n。.;;"):

@@ -65,6 +65,7 @@ class Grammar:
     trailing_noise: tuple[str, ...]
     national_prefix: str
     generic_after_deng: frozenset[str]
+    carry_ge: frozenset[str]  # township words that take a 各 written once before them
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def roles() -> Roles:
         first_listed_note_re=re.compile(d["first_listed_note"]),
         lead_markers="".join(d["lead_markers"]),
         phrase_verbs=d["phrase_verbs"],
-        phrase_verb_re=re.compile(f"(?:{_alternation(d['phrase_verbs'])})$"),
+        phrase_verb_re=re.compile(f"(?P<verb>{_alternation(d['phrase_verbs'])})(?:{_alternation(d['phrase_verb_tails'])})?$"),
         phrase_openers=tuple(d["phrase_openers"]),
         deadline_clause_re=re.compile(d["deadline_clause"]),
         sentence_res=tuple(re.compile(p) for p in d["sentences"]),
@@ -132,6 +133,7 @@ def grammar() -> Grammar:
         trailing_noise=tuple(sorted(d["trailing_noise"], key=len, reverse=True)),
         national_prefix=d["national_prefix"],
         generic_after_deng=frozenset(d["generic_after_deng"]),
+        carry_ge=frozenset(d["carry_ge"]),
     )
 
 
