@@ -51,10 +51,12 @@ def test_roles_written_as_phrases():
     ]
 
 
-def test_phrase_is_not_part_of_the_item_text():
+def test_phrase_in_brackets_is_not_part_of_the_item_text_but_a_sentence_is():
+    # the realset's labelling convention (gold.json, doc 311): a role sentence (由X牵头,Y配合。) is
+    # part of the item's text; a role part in brackets after the text is not
     texts = parse("phrasing.txt").frames["items"]["text"].to_list()
     assert texts[0] == "推动消费稳定增长。培育壮大新型消费。"
-    assert texts[3] == "推进统一大市场建设。"
+    assert texts[3] == "推进统一大市场建设。这项工作由国家市场监督管理总局负责。"
 
 
 def test_state_council_notice_is_national_and_units_take_no_level_prefix():

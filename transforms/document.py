@@ -177,7 +177,7 @@ def labelled_item(text: str, node: Node) -> ItemDraft:
     if role is None:
         a, b = _strip_span(text, node.body_start, node.end)
         return ItemDraft(node, None, a, b)
-    a, b = _strip_span(text, node.body_start, role.start, " \n((")
+    a, b = _strip_span(text, node.body_start, role.end if role.inline else role.start, " \n((")
     return ItemDraft(node, role, a, b)
 
 

@@ -29,6 +29,7 @@ class RolePart:
     start: int  # where the role part begins (the opening bracket, if any)
     end: int  # where it ends (after the closing bracket, if any)
     values: list[LabelledValue]
+    inline: bool = False  # a sentence of the item's own text (由X牵头,Y配合), not a part after it
 
 
 def _prev_char(s: str, i: int) -> str:
@@ -210,25 +211,20 @@ def _units_prefix_end(s: str, a: int, b: int) -> int | None:
     return next((k for k in ends if looks_like_units(s[a:k])), None)
 
 
-_OPENER_AFTER_PAUSE = re.compile("(?:^|(?<=[。;;,,\n ]))(由)")
+_PAUSE = re.compile("(?:^|(?<=[。;;,,\n ]))")
 
 
 def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
-    """An item whose roles are a phrase, not labels: its closing bracket, or a sentence such as
-    这项工作由X负责 at the end of it."""
-    end = len(block.rstrip(" \n。.;;"))
-    if end and block[end - 1] in ROLE_CLOSERS:
-        opener = next((o for o, c in matched_brackets(block).items() if c == end - 1), None)
-        if opener is not None:
-            values = phrase_values(block, opener + 1, end - 1, base, bare=True)
-            if values:
-                return RolePart(base + opener, base + end, values)
-    stop = len(block.rstrip(" \n。.;;"))
-    sentence = max(block.rfind(t, 0, stop) for t in "。;;\n") + 1
-    for m in _OPENER_AFTER_PAUSE.finditer(block, sentence, stop):  # …。由省发改委牵头,省交通厅等单位配合。
-        values = phrase_values(block, m.start(1), stop, base)
-        if values:
-            return RolePart(base + m.start(1), base + min(stop + 1, len(block.rstrip(" \n"))), values)
+    """An item whose roles are a phrase, not labels, at the end of one of its paragraphs (the
+    first that has one): a closing bracket (市发改委牵头,市财政局配合) or (市发改委,各县政府); or its
+    last sentence from a pause on (…。由省发改委牵头,省交通厅等单位配合。 / …,区科技局主办,各街道协办),
+    which stays part of the item text (inline)."""
+    pos = 0
+    for line in block.split("\n"):
+        found = _line_phrase(block, pos, pos + len(line), base)
+        if found:
+            return found
+        pos += len(line) + 1
     for rx in vocab.roles().sentence_res:
         for m in rx.finditer(block):
             if block[m.end():].strip(" \n。.;;"):
@@ -236,7 +232,32 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
             values = phrase_values(block, m.start("units"), m.end("verb"), base)
             if values:
                 stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
-                return RolePart(base + m.start(), base + stop, values)
+                return RolePart(base + m.start(), base + stop, values, inline=True)
+    return None
+
+
+def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
+    end = a + len(block[a:b].rstrip(" 。.;;"))
+    if end <= a:
+        return None
+    if block[end - 1] in ROLE_CLOSERS:
+        opener = next((o for o, c in matched_brackets(block[a:end]).items() if c == end - 1 - a), None)
+        if opener is not None:
+            values = phrase_values(block, a + opener + 1, end - 1, base, bare=True)
+            if values:
+                return RolePart(base + a + opener, base + end, values)
+    sentence = max(block.rfind(t, a, end) for t in "。;;") + 1 or a
+    sentence = max(sentence, a)
+    starts = sorted({m.end() for m in _PAUSE.finditer(block, sentence, end)}
+                    | {sentence + k + 1 for k, ch in enumerate(block[sentence:end]) if ch == "由"})
+    for k in starts:
+        clause_end = min([j for j in (block.find(c, k, end) for c in ",,") if j >= 0] or [end])
+        if "由" in block[k:clause_end]:
+            continue  # 这项工作由X负责: the units begin after 由
+        values = phrase_values(block, k, end, base)
+        if values:
+            stop = end + (1 if block[end:end + 1] in "。." else 0)
+            return RolePart(base + k, base + stop, values, inline=True)
     return None
 
 
