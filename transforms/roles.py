@@ -204,10 +204,17 @@ def _joint_clause(s: str, x: int, y: int, base: int) -> list[LabelledValue]:
     return []
 
 
+def _find_all(s: str, word: str):
+    k = s.find(word)
+    while k >= 0:
+        yield k
+        k = s.find(word, k + 1)
+
+
 def _units_prefix_end(s: str, a: int, b: int) -> int | None:
     """The end of the longest unit list that starts at a and is followed by prose (…等部门研究提出)."""
     g = vocab.grammar()
-    ends = sorted({a + m.end() for m in g.suffix_re.finditer(s[a:b])}, reverse=True)
+    ends = sorted({a + k + len(sfx) for sfx in g.suffixes for k in _find_all(s[a:b], sfx)}, reverse=True)
     return next((k for k in ends if looks_like_units(s[a:k])), None)
 
 
@@ -256,7 +263,7 @@ def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
             continue  # 这项工作由X负责: the units begin after 由
         values = phrase_values(block, k, end, base)
         if values:
-            stop = end + (1 if block[end:end + 1] in "。." else 0)
+            stop = end + (1 if block[end:end + 1] in ("。", ".") else 0)
             return RolePart(base + k, base + stop, values, inline=True)
     return None
 
