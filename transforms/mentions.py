@@ -359,7 +359,8 @@ class UnitSplitter:
                 and first_prefix
                 and not level_prefix(mention)
                 and not vocab.grammar().starts_re.match(mention)
-                and starts_with_function(mention)
+                and (starts_with_function(mention) or _abbreviation(mention))
+                and not _zone(mention)
             ):
                 prefix = first_prefix if first_prefix in vocab.grammar().level_words else first_prefix[0]
                 if _is_party(mention, tax) and not mention.startswith(("纪委", "政法委")):
@@ -377,6 +378,17 @@ class UnitSplitter:
                 )
             )
         return out
+
+
+def _abbreviation(name: str) -> bool:
+    """经贸委, 信息办, 食品办: a short office name whose level was written once before it."""
+    return len(name) <= 4 and name[-1] in vocab.grammar().abbreviation_ends
+
+
+def _zone(name: str) -> bool:
+    """高新区管委会, 新城区管委会: a unit named after a zone or place, which takes no level prefix."""
+    core = name[: len(name) - len(unit_suffix(name))]
+    return bool(core) and (core[-1] in vocab.grammar().zone_ends or gazetteer.is_place(core))
 
 
 def _is_party(name: str, tax) -> bool:

@@ -66,6 +66,8 @@ class Grammar:
     national_prefix: str
     generic_after_deng: frozenset[str]
     carry_ge: frozenset[str]  # township words that take a 各 written once before them
+    abbreviation_ends: str  # last characters of short office names (经贸委) that take a prefix written once
+    zone_ends: str  # a name part ending so is a zone or place (高新区管委会): no prefix
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ def grammar() -> Grammar:
         national_prefix=d["national_prefix"],
         generic_after_deng=frozenset(d["generic_after_deng"]),
         carry_ge=frozenset(d["carry_ge"]),
+        abbreviation_ends="".join(d["abbreviation_ends"]),
+        zone_ends="".join(d["zone_ends"]),
     )
 
 
