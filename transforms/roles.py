@@ -106,14 +106,18 @@ _PIECE_SPLIT = re.compile(r"[、,,;;\s]+")
 _SEMICOLON = re.compile("[;;]")
 
 
-def looks_like_units(value: str, strict: bool = False) -> bool:
+def looks_like_units(value: str, strict: bool = False, cued: bool = False) -> bool:
     """Every piece of a list is a unit name: it ends like one (局, 委, 中心…) and either opens like one
-    (市…, 区…, 国家…) or names a known function (财政部, 发改局). `strict` asks for the opening."""
+    (市…, 区…, 国家…) or names a known function (财政部, 发改局). `strict` asks for the opening.
+    `cued`: a role verb follows the list (…徐管委协办), so a piece that only ends like a unit is
+    enough, as long as one piece of the list also opens like one."""
     from transforms.units import functions_of
 
     parts = [p.removesuffix("等") for p in _PIECE_SPLIT.split(value) if p]
     if not parts:
         return False
+    if cued and len(parts) > 1 and all(len(p) >= 2 and (has_suffix(p) or is_collective(p)) for p in parts):
+        return any(looks_like_units(p) for p in parts)
     for i, p in enumerate(parts):
         if is_collective(p) and len(p) >= 2:
             continue
@@ -173,7 +177,7 @@ def phrase_values(s: str, a: int, b: int, base: int = 0, bare: bool = False) -> 
             for opener in roles.phrase_openers:
                 if s.startswith(opener, ux):
                     ux += len(opener)
-            if uy > ux and looks_like_units(s[ux:uy]):
+            if uy > ux and looks_like_units(s[ux:uy], cued=True):
                 role = roles.phrase_verbs[m.group("verb")]
                 values.append(LabelledValue("", role, s[ux:uy], base + ux, base + uy))
                 continue
