@@ -32,6 +32,8 @@ def column_role(name: str) -> str:
     flat = re.sub(r"\s|[((][^))]*[))]", "", name)
     if flat in NO_WORDS:
         return "no"
+    if flat in vocab.outline().table_label_columns:
+        return "note"
     if flat in vocab.outline().table_note_columns:
         return "note"
     roles = vocab.roles()
@@ -42,8 +44,10 @@ def column_role(name: str) -> str:
 def cell_header(cells: list[str]) -> tuple[str, ...] | None:
     """Header cells such as ['序号', '重点任务', '牵头单位', '配合单位'] -> ('no', 'text', 'lead', 'co')."""
     flat = [re.sub(r"\s|[((][^))]*[))]", "", c) for c in cells]
-    if len(flat) < 3 or flat[0] not in NO_WORDS or any(not c or len(c) > 14 for c in flat):
+    if len(flat) < 3 or any(not c or len(c) > 14 for c in flat):
         return None
+    if flat[0] not in NO_WORDS and not any(w in flat[0] for w in vocab.outline().task_header_words):
+        return None  # the first column is the number, or (no 序号 column) the task
     cols = tuple(column_role(c) for c in cells)
     unit_cols = [c for c in cols if c not in ("no", "text", "note", "deadline", "leader")]
     return cols if "text" in cols and unit_cols else None
@@ -256,51 +260,149 @@ class TableGrid:
         return 1
 
     def _read_lines(self, text: str, lines, i: int, place, text_end: int) -> int:
-        from transforms.outline import _match_style
-        from transforms.roles import looks_like_units
-
+        """One row of a table with one cell per line, from lines[i]: how many lines it took (0: no
+        row starts here). Blank lines are not boundaries. A row starts at its number (a line of its
+        own, or glued to the task: 1.主动对接…), or, in a table whose rows are not numbered, at a line
+        of text after the previous row's units. Its lines fill the columns in header order: the
+        task takes every line up to the first unit list, each later column one line."""
         ln = lines[i]
-        t = ln.text.strip()
-        if not t.isdigit() or not self.next_row <= int(t) <= self.next_row + 9:
+        start = self._row_start(text, lines, i, text_end)
+        if start is None:
             return 0
-        body = []
+        no, body_start = start
+        rows_lines = [ln]
         j = i + 1
+        seen_units = False
         while j < len(lines) and lines[j].start < text_end:
             s = lines[j].text.strip()
-            if (s.isdigit() and int(s) > int(t)) or any(r.search(s) for r in vocab.outline().run_break_res) \
-                    or (s and _match_style(lines[j].text) and _match_style(lines[j].text)[0] in ("cn1", "cn2")):
-                break
-            body.append(lines[j])
+            if s:
+                if self._row_start(text, lines, j, text_end, after_units=seen_units) is not None \
+                        or self._ends_row(lines[j].text):
+                    break
+                seen_units = seen_units or _unit_line(s)
+                rows_lines.append(lines[j])
             j += 1
-        while body and not body[-1].text.strip():
-            body.pop()
+        self._place_row(text, no, ln.start + len(ln.text) - len(ln.text.lstrip()), body_start, rows_lines, place)
+        return j - i
 
-        def span(x) -> Span | None:
-            s = x.text.strip()
-            a = x.start + len(x.text) - len(x.text.lstrip())
-            return (a, a + len(s)) if s else None
+    def _ends_row(self, line: str) -> bool:
+        from transforms.outline import _match_style
 
+        s = line.strip()
+        hit = _match_style(line)
+        return any(r.search(s) for r in vocab.outline().run_break_res) or bool(hit and hit[0] in ("cn1", "cn2"))
+
+    def _row_start(self, text: str, lines, i: int, text_end: int, after_units: bool = True) -> tuple[str, int] | None:
+        """(number as printed, where the row's first cell starts) when a row starts at lines[i]."""
+        ln = lines[i]
+        s = ln.text.strip()
+        lead = len(ln.text) - len(ln.text.lstrip())
+        m = _ROW_NO.match(s)
+        if m and m.group(1).isdigit() and self._plausible(int(m.group(1))):
+            return m.group(1), ln.start + lead + len(s)
+        m = _GLUED_NO.match(s)
+        if m and self._plausible(int(m.group(1))) and not _unit_line(s[m.end():]):
+            return m.group(1), ln.start + lead + m.end()
+        if self._ends_row(ln.text) or _unit_line(s) or not after_units or self.numbered:
+            return None
+        # an unnumbered row: text after the previous row's units; a short line followed by a
+        # numbered row is a heading row of the table, not a row
+        nxt = next((x.text.strip() for x in lines[i + 1:i + 4] if x.text.strip()), "")
+        if _ROW_NO.match(nxt) or self._is_leader_cell(s):
+            return None
+        return "", ln.start + lead
+
+    def _plausible(self, n: int) -> bool:
+        return self.rows == 0 or self.next_row <= n <= self.next_row + 20
+
+    @property
+    def numbered(self) -> bool:
+        return self.rows > 0 and self.last_node is not None and bool(self.last_node.no)
+
+    def _is_leader_cell(self, s: str) -> bool:
+        return "leader" in self.columns and bool(_LEADER_CELL.match(s)) and not _unit_line(s)
+
+    def _place_row(self, text: str, no: str, start: int, body: int, rows_lines, place) -> None:
+        def span(x, a: int | None = None) -> Span | None:
+            a = x.start + len(x.text) - len(x.text.lstrip()) if a is None else a
+            e = x.start + len(x.text.rstrip())
+            return (a, e) if e > a else None
+
+        first = rows_lines[0]
+        first_span = span(first, body) if body < first.start + len(first.text.rstrip()) else None
+        rest = ([first_span] if first_span else []) + [span(x) for x in rows_lines[1:] if x.text.strip()]
         ncols = len(self.columns)
         cells: list[Span | None] = [None] * ncols
-        cells[0] = span(ln)
-        rest = [x for x in body if x.text.strip()]
-        text_col = next(c for c, r in enumerate(self.columns) if r == "text")
-        # the task: lines up to the first line that is a unit list; then one line per column
-        k = 1
-        while k < len(rest) and not looks_like_units(rest[k].text.strip()):
-            k += 1
-        if rest:
-            cells[text_col] = (span(rest[0])[0], span(rest[k - 1])[1])
-        later = [c for c in range(text_col + 1, ncols) if self.columns[c] != "note"]
-        for c, x in zip(later, rest[k:]):
-            cells[c] = span(x)
-        last_unit = self.unit_cols[-1]
-        for x in rest[k + len(later):]:  # more unit lines than columns: the co list goes on
-            if looks_like_units(x.text.strip()):
-                start = cells[last_unit][0] if cells[last_unit] else span(x)[0]
-                cells[last_unit] = (start, span(x)[1])
-        self.row(text, t, cells[0][0], cells[0][1], cells, place)
-        return j - i
+        if "no" in self.columns and no:
+            cells[self.columns.index("no")] = (start, body)
+        cols = [c for c, r in enumerate(self.columns) if r != "no"]
+        text_cols = [c for c in cols if self.columns[c] in ("text", "note")]
+        first_unit = next((c for c in cols if c in self.unit_cols), ncols)
+        before = [c for c in cols if c < first_unit]  # the task (and notes, labels) before the units
+        k = next((n for n, sp in enumerate(rest) if _unit_line(text[sp[0]:sp[1]])), len(rest))
+        k = max(k, 1) if rest else 0
+        task = [c for c in before if self.columns[c] == "text"] or text_cols[:1]
+        others = [c for c in before if c not in task[:1]]
+        # one line per column before the task's column, the task takes what is left before the units
+        pre = [c for c in others if c < task[0]] if task else []
+        post = [c for c in others if task and c > task[0]]
+        lines_before = rest[:k]
+        for c in pre:
+            if len(lines_before) > 1 + len(post):
+                cells[c] = lines_before.pop(0)
+        tail = [lines_before.pop() for _ in post if len(lines_before) > 1][::-1]
+        for c, sp in zip(post[len(post) - len(tail):], tail):
+            cells[c] = sp
+        if task and lines_before:
+            cells[task[0]] = (lines_before[0][0], lines_before[-1][1])
+        later = [c for c in cols if c >= first_unit and self.columns[c] != "note"]
+        after = rest[k:]
+        for c, sp in zip(later, after):
+            cells[c] = sp
+        last_unit = self.unit_cols[-1] if self.unit_cols else None
+        for sp in after[len(later):]:  # more unit lines than columns: the last unit list goes on
+            if last_unit is not None and _unit_line(text[sp[0]:sp[1]]):
+                a0 = cells[last_unit][0] if cells[last_unit] else sp[0]
+                cells[last_unit] = (a0, sp[1])
+        # a leader cell read as a unit column (the row left a unit cell empty): move it over
+        for c in later:
+            if cells[c] and self.columns[c] in UNIT_COLUMN_ROLES and not _unit_line(text[cells[c][0]:cells[c][1]]) \
+                    and "leader" in self.columns and cells[self.columns.index("leader")] is None \
+                    and _LEADER_CELL.match(text[cells[c][0]:cells[c][1]]):
+                cells[self.columns.index("leader")], cells[c] = cells[c], None
+        self.row(text, no, start, body, cells, place)
+
+
+UNIT_COLUMN_ROLES = ("overall_lead", "lead", "co", "co_or_responsible", "responsible")
+_GLUED_NO = re.compile(r"^[((]?(\d{1,4})[))]?\s*[、.．﹒]\s*(?=\S)")
+_LEADER_CELL = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:[、,, ]+[\u4e00-\u9fff]{2,4}){0,4}$")
+
+
+def _unit_line(s: str) -> bool:
+    from transforms.roles import looks_like_units
+
+    s = s.strip()
+    return bool(s) and looks_like_units(s)
+
+
+def lines_header(lines, i: int) -> tuple[list[str], int] | None:
+    """Header cells on lines of their own from lines[i] (blank lines between them are skipped):
+    序号 / 主要工作举措 / 牵头单位 / …, or with no 序号 column when the first is a task heading."""
+    names, j = [], i
+    while j < len(lines) and len(names) < 10:
+        s = lines[j].text.strip()
+        if not s:
+            j += 1
+            continue
+        flat = re.sub(r"\s|[((][^))]*[))]", "", s)
+        if not flat or len(flat) > 10 or flat.isdigit() or _GLUED_NO.match(s) or PIPE.search(s):
+            break
+        if names and column_role(s) == "text" and not any(w in flat for w in vocab.outline().task_header_words) \
+                and flat not in vocab.outline().table_note_columns:
+            break  # a heading row after the header (一、…) or the first task
+        names.append(s)
+        j += 1
+    return (names, j) if len(names) >= 3 else None
 
 
 def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
@@ -319,13 +421,11 @@ def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
                 explicit = True
                 break
         return TableGrid("pipe", cols, explicit_merges=explicit), i + 1
-    if t in NO_WORDS:  # one cell per line: 序号 / 重点任务 / 牵头单位 / …
-        names, j = [t], i + 1
-        while j < len(lines) and lines[j].text.strip() and not lines[j].text.strip().isdigit() and len(names) < 10:
-            names.append(lines[j].text.strip())
-            j += 1
-        cols = cell_header(names)
-        return (TableGrid("lines", cols), j) if cols else None
+    flat = re.sub(r"\s", "", t)
+    if flat in NO_WORDS or (len(flat) <= 10 and any(w in flat for w in vocab.outline().task_header_words)):
+        found = lines_header(lines, i)  # one cell per line: 序号 / 重点任务 / 牵头单位 / …
+        cols = cell_header(found[0]) if found else None
+        return (TableGrid("lines", cols), found[1]) if cols else None
     if t.startswith(NO_WORDS) and re.search(r"\s", t):
         cols = cell_header(re.split(r"\s+", t))
         return (TableGrid("space", cols), i + 1) if cols else None

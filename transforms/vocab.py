@@ -96,6 +96,8 @@ class Outline:
     web_noise: tuple[str, ...]
     declared_count_re: re.Pattern
     table_note_columns: frozenset[str]
+    task_header_words: tuple[str, ...]
+    table_label_columns: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -221,6 +223,8 @@ def outline() -> Outline:
         web_noise=tuple(d["web_noise"]),
         declared_count_re=re.compile(d["declared_count"]),
         table_note_columns=frozenset(d["table_note_columns"]),
+        task_header_words=tuple(d["task_header_words"]),
+        table_label_columns=frozenset(d["table_label_columns"]),
     )
 
 
