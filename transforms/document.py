@@ -18,7 +18,7 @@ from transforms import vocab
 from transforms.mentions import Mention, UnitSplitter, has_suffix, standalone_names
 from transforms.deadlines import deadline_date
 from transforms.indicators import extract_indicators
-from transforms.leaders import person_names
+from transforms.leaders import heading_leader, person_names
 from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
@@ -378,6 +378,14 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 counters[r] = counters.get(r, 0) + 1
                 item_mentions.append((item_id, r, counters[r], m, v.inherited))
         o = 0
+        if not any(v.role == "leader" for v in d.role.values):  # the leader a heading above names
+            for anc in n.ancestors():
+                found = heading_leader(sview, anc.body_start, anc.body_start + len(heading_title(sview, anc)) + 1)
+                if found:
+                    o += 1
+                    leader_rows.append({"doc_id": doc_id, "item_id": item_id, "ord": o, "name": found[0],
+                                        "char_start": found[1], "char_end": found[2]})
+                    break
         for v in d.role.values:
             if v.role == "leader":
                 for name, a, b, ambiguous_name in person_names(sview, v.start, v.end):

@@ -79,3 +79,22 @@ def _strip_title(name: str) -> str:
 @lru_cache(maxsize=1)
 def _titles() -> tuple[str, ...]:
     return tuple(sorted(vocab.data_yaml("person_names.yaml")["titles"], key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _heading_res() -> tuple[re.Pattern, re.Pattern]:
+    d = vocab.data_yaml("person_names.yaml")
+    post = d["heading_post_owners"] + "(?:" + "|".join(sorted(d["heading_posts"], key=len, reverse=True)) + ")"
+    verb = "(?:同志)?(?:" + "|".join(d["heading_verbs"]) + ")"
+    name = r"(?P<name>[\u4e00-\u9fff]{2,3}?)"
+    return re.compile(f"^{name}{post}{verb}"), re.compile(f"^{post}{name}{verb}")
+
+
+def heading_leader(text: str, start: int, end: int) -> tuple[str, int, int] | None:
+    """(name, char_start, char_end) of the leader a heading names (一、杨松县长牵头重点工作), else None."""
+    title = text[start:end]
+    for rx in _heading_res():
+        m = rx.match(title)
+        if m and _starts_name(m.group("name"), 0):
+            return m.group("name"), start + m.start("name"), start + m.end("name")
+    return None

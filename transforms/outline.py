@@ -187,7 +187,12 @@ def parse_outline(text: str) -> Outline:
             continue
         header = tables.table_header(text, lines, k - 1)
         if header is not None:
-            new_run(ln.start)
+            if not (nodes and nodes[-1].style in ("cn1", "cn2") and nodes[-1].run == run
+                    and not text[text.find("\n", nodes[-1].start) + 1:ln.start].strip()):
+                new_run(ln.start)  # a table right under its heading (一、区长…牵头重点工作) stays under it
+            else:
+                while stack and stack[-1] is not nodes[-1]:
+                    stack.pop()
             grid, k = header
             table = None
             continue
