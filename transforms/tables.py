@@ -157,6 +157,8 @@ class TableGrid:
         stripped = ln.text.strip()
         if stripped and self._group_line(ln.text, ln.start):
             return 1
+        if stripped and self.mode == "lines" and self._heading_row(lines, i):
+            return 1
         if stripped and self.mode == "space" and self.last_node is not None:
             return 1  # the task's text wrapped onto a line of its own: the row's cells are already read
         return 0
@@ -311,6 +313,13 @@ class TableGrid:
         if _ROW_NO.match(nxt) or self._is_leader_cell(s):
             return None
         return "", ln.start + lead
+
+    def _heading_row(self, lines, i: int) -> bool:
+        """An unnumbered line right before a numbered row (经济社会发展主要预期目标分解(15项)): a
+        heading row inside the table."""
+        nxt = next((x.text.strip() for x in lines[i + 1:i + 4] if x.text.strip()), "")
+        m = _ROW_NO.match(nxt) or _GLUED_NO.match(nxt)
+        return bool(m and m.group(1).isdigit() and self._plausible(int(m.group(1))))
 
     def _plausible(self, n: int) -> bool:
         return self.rows == 0 or self.next_row <= n <= self.next_row + 20
