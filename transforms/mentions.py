@@ -87,6 +87,9 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
             continue  # 市 财政局, 伏羲 山管委 会: a space inside one name
         if i > start:
             pieces.append(_Piece(s[start:i], base + start, sep))
+        elif m.group() == " " and pieces:  # padding after a separator (、 资源规划局) keeps it
+            start += 1
+            continue
         start, sep = i + 1, ("、" if m.group() == "、" else ",")
     if len(s) > start:
         pieces.append(_Piece(s[start:], base + start, sep))
