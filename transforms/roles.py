@@ -114,7 +114,7 @@ def looks_like_units(value: str, strict: bool = False, cued: bool = False) -> bo
     from transforms.units import functions_of
 
     parts = [p.removesuffix("等") for p in _PIECE_SPLIT.split(value) if p]
-    if not parts:
+    if not parts or any(len(p) > vocab.grammar().max_unit_chars for p in parts):
         return False
     if cued and len(parts) > 1 and all(len(p) >= 2 and (has_suffix(p) or is_collective(p)) for p in parts):
         return any(looks_like_units(p) for p in parts)

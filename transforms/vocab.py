@@ -68,6 +68,7 @@ class Grammar:
     carry_ge: frozenset[str]  # township words that take a 各 written once before them
     abbreviation_ends: str  # last characters of short office names (经贸委) that take a prefix written once
     zone_ends: str  # a name part ending so is a zone or place (高新区管委会): no prefix
+    max_unit_chars: int
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def grammar() -> Grammar:
         carry_ge=frozenset(d["carry_ge"]),
         abbreviation_ends="".join(d["abbreviation_ends"]),
         zone_ends="".join(d["zone_ends"]),
+        max_unit_chars=int(d["max_unit_chars"]),
     )
 
 
