@@ -25,7 +25,7 @@ def realset() -> Path:
 
 @pytest.fixture(scope="module")
 def in_process(realset) -> dict:
-    return rs.measure(realset)
+    return rs.measure(realset, mismatches=True)
 
 
 def test_the_realset_scores_at_least_the_floor(in_process):
@@ -50,9 +50,10 @@ def test_the_cli_warehouse_scores_the_same(in_process, realset, tmp_path, cli_en
                                         "--warehouse", str(warehouse)],
                        cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    cli = rs.score(warehouse, realset)
+    cli = rs.score(warehouse, realset, mismatches=True)
     assert cli["line"] == in_process["line"], f"CLI:\n{cli['table']}\nin process:\n{in_process['table']}"
     assert cli["table"] == in_process["table"]
+    assert cli["mismatches"] == in_process["mismatches"]  # score.py's first 60, item by item
 
 
 @pytest.mark.skipif(not SHARED.is_dir() or SHARED.resolve() == rs.VENDORED.resolve(),
