@@ -191,6 +191,8 @@ def cut_off(text: str, d: ItemDraft) -> bool:
     units = [v for v in d.role.values if v.role in UNIT_ROLES] if d.role else []
     end = d.role.end if d.role else d.text_end
     last = text[:end].rstrip()[-1:]
+    if units and len(re.split(r"[、,,;;\s]+", units[-1].value.strip())[-1]) < 2:
+        return True  # the last unit cell stops after a level character: 区
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
 
 
@@ -331,7 +333,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         parent_sid = next((sec_id_of[id(a)] for a in n.ancestors() if id(a) in sec_id_of), None)
         item_rows.append({
             "doc_id": doc_id, "item_id": item_id, "seq": k + 1, "section_id": parent_sid,
-            "item_kind": kind, "binding": binding, "item_no": n.no,
+            "item_kind": kind, "binding": binding, "item_no": n.no or None,  # None: an unnumbered row
             "parent_nos": [x.no for x in n.numbered_ancestors()],
             "text": text[d.text_start:d.text_end], "char_start": n.start, "char_end": end,
             "text_start": d.text_start, "text_end": d.text_end, "layout": d.layout, "num_style": n.style,

@@ -23,7 +23,9 @@ class QualityIssue:
         return self.__dict__.copy()
 
 
-def number_value(no: str) -> int | None:
+def number_value(no: str | None) -> int | None:
+    if not no:
+        return None
     if no.isdigit():
         return int(no)
     try:
@@ -96,7 +98,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
     last_id = items["item_id"][-1] if items.height else None
     for row in item_rows:
         if row["item_id"] not in with_units:
-            where = "/".join(row["parent_nos"] + [row["item_no"]])
+            where = "/".join(row["parent_nos"] + [row["item_no"] or f"(row {row['seq']})"])
             if row["item_id"] == last_id and not row["text"].rstrip().endswith(("。", ";", ";", ")", ")")):
                 out.append(QualityIssue(doc_id, row["item_id"], "error", "truncated",
                                         f"the notice ends inside item {where}, before its units: the file looks truncated"))

@@ -69,7 +69,7 @@ class ItemModel(_Spans):
     seq: int = pa.Field(ge=1)
     item_kind: str = pa.Field(isin=ITEM_KINDS)
     binding: str = pa.Field(nullable=True, isin=BINDINGS)
-    item_no: str = pa.Field(str_length={"min_value": 1})
+    item_no: str = pa.Field(nullable=True, str_length={"min_value": 1})  # null: an unnumbered table row
     text: str = pa.Field(str_length={"min_value": 1})
     deadline_text: str = pa.Field(nullable=True)
     deadline_date: pl.Date = pa.Field(nullable=True)
