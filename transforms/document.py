@@ -433,7 +433,7 @@ def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encodi
         "period_start": meta.period_start, "period_end": meta.period_end, "period_year": meta.period_start,
         "published_on": meta.published_on, "issued_on": meta.issued_on, "doc_number": meta.doc_number,
         "index_no": meta.index_no, "role_rule": role_rule, "encoding": encoding, "n_chars": n_chars,
-        "parser_version": vocab.parser_version(),
+        "parser_version": vocab.parser_version(), "incomplete": False,
     }
     return pl.DataFrame([row], schema=SCHEMAS["documents"])
 
@@ -445,6 +445,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "doc_kind": pl.Utf8, "period_start": pl.Int64, "period_end": pl.Int64, "period_year": pl.Int64,
         "published_on": pl.Date, "issued_on": pl.Date, "doc_number": pl.Utf8, "index_no": pl.Utf8,
         "role_rule": pl.Utf8, "encoding": pl.Utf8, "n_chars": pl.Int64, "parser_version": pl.Utf8,
+        "incomplete": pl.Boolean,
     },
     "sections": {
         "doc_id": pl.Utf8, "section_id": pl.Utf8, "seq": pl.Int64, "style": pl.Utf8, "item_no": pl.Utf8,

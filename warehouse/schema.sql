@@ -27,8 +27,11 @@ CREATE TABLE IF NOT EXISTS documents (
     encoding          VARCHAR,
     n_chars           BIGINT,
     parser_version    VARCHAR,
+    incomplete        BOOLEAN,               -- the parser dropped a cut-off last item
     loaded_at         TIMESTAMP DEFAULT current_timestamp
 );
+-- warehouses created before the parser flagged cut-off notices
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS incomplete BOOLEAN;
 
 CREATE TABLE IF NOT EXISTS document_texts (
     doc_id VARCHAR NOT NULL,
