@@ -334,7 +334,7 @@ def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(projec
     text = (RAW / SEEDS[1]).read_text(encoding="utf-8")
     add_notice(project, "truncated.txt", text[:text.index("5.切实优化营商环境") + 30])
     summary, said = run(project)
-    assert (summary["new_files"], summary["parsed"], summary["quarantined"], summary["loaded"]) == (5, 1, 4, 1)
+    assert (summary["new_files"], summary["parsed"], summary["quarantined"], summary["loaded"]) == (5, 2, 3, 2)
     reasons = dict(((s, st), r) for s, st, r in query(project, "SELECT source_file, stage, reason FROM quarantine"))
     assert reasons == {
         ("empty.txt", "decode"): "cannot read empty.txt: the file is empty",
@@ -342,19 +342,22 @@ def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(projec
                                 "fengong reads .txt, .html and .docx",
         ("no items.txt", "parse"): "no items.txt: no numbered items with responsible units "
                                    "(牵头单位/责任单位 or a unit table) were found",
-        ("truncated.txt", "quality"): "truncated.txt: 1 error(s): the notice ends inside item 三/七/5, before its "
-                                      "units: the file looks truncated",
     }
+    # a truncated notice loads; its cut-off item is an error-level finding (`run --strict` fails on it)
+    assert query(project, "SELECT q.check_name, q.message FROM quality_issues q JOIN documents d USING (doc_id) "
+                          "WHERE d.source_file = 'truncated.txt' AND q.severity = 'error'") == [
+        ("truncated", "the notice ends inside item 三/七/5, before its units: the file looks truncated")]
+    assert (summary["error_issues"], summary["error_documents"], summary["rejected_rows"]) == (1, 1, 0)
     assert "QUARANTINED empty.txt [decode]: cannot read empty.txt: the file is empty" in said
     assert query(project, "SELECT encoding FROM documents WHERE source_file = 'gbk.txt'") == [("gb18030",)]
-    assert items_per_file(project) == {**SEED_ITEMS, "gbk.txt": 2}
+    assert items_per_file(project) == {**SEED_ITEMS, "gbk.txt": 2, "truncated.txt": 53}
     # unchanged bad files are not parsed again, and stay quarantined
     again, _ = run(project)
-    assert (again["skipped"], again["parsed"], again["still_quarantined"]) == (10, 0, 4)
-    # a fixed file leaves quarantine
+    assert (again["skipped"], again["parsed"], again["still_quarantined"], again["error_issues"]) == (10, 0, 3, 1)
+    # a fixed file replaces the truncated document, and its error with it
     (raw / "truncated.txt").write_text(text + "\n", encoding="utf-8")
     fixed, _ = run(project)
-    assert (fixed["changed_files"], fixed["loaded"], fixed["still_quarantined"]) == (1, 1, 3)
+    assert (fixed["changed_files"], fixed["loaded"], fixed["still_quarantined"], fixed["error_issues"]) == (1, 1, 3, 0)
     # a bad file that is removed is no longer listed
     (raw / "empty.txt").unlink()
     assert run(project)[0]["still_quarantined"] == 2

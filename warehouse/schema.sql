@@ -105,6 +105,21 @@ CREATE TABLE IF NOT EXISTS quality_issues (
     doc_id VARCHAR, item_id VARCHAR, severity VARCHAR, check_name VARCHAR, message VARCHAR
 );
 
+-- Rows of a loaded document that failed a pandera contract (validation/models.py), set aside instead
+-- of loaded, with the rows that depended on them (like dbt's stored test failures). Replaced with the
+-- document's other rows, deleted with them by prune. One row per failing row and check.
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    doc_id      VARCHAR NOT NULL,
+    source_file VARCHAR,                    -- the file the document was parsed from
+    frame       VARCHAR NOT NULL,           -- the frame (table or view) it was meant for: items, assignments, units …
+    row_no      BIGINT,                     -- its position in the parsed frame
+    check_name  VARCHAR,                    -- the pandera check, or parent_rejected
+    column_name VARCHAR,                    -- null for a check on the whole row
+    "row"       VARCHAR,                    -- the row as JSON text (quoted: ROW is a keyword)
+    reason      VARCHAR,                    -- mention '镇' fails the check str_length(2, None); its item was rejected
+    loaded_at   TIMESTAMP DEFAULT current_timestamp
+);
+
 -- Units as each document resolved them; `units` and `unit_aliases` (views) merge them.
 CREATE TABLE IF NOT EXISTS doc_units (
     doc_id VARCHAR NOT NULL, unit_id VARCHAR NOT NULL, jurisdiction VARCHAR, name VARCHAR, kind VARCHAR,
