@@ -62,13 +62,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{s['units_with_function']}/{s['units']} units with a function ({fshare:.1%}); "
         f"{s['unresolved']} unresolved name(s) listed in {s['review_file']}"
     )
+    print(f"fengong: contracts: {s['rejected_rows']} row(s) rejected in {s['rejected_documents']} document(s) "
+          f"(table rejected_rows); {s['error_issues']} error-level quality issue(s) in {s['error_documents']} "
+          "document(s) (quality_issues)")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
-    if args.strict and summary["still_quarantined"]:
-        print(f"fengong: --strict: {summary['still_quarantined']} file(s) in {args.raw} are quarantined "
-              "(see the quarantine table)", file=sys.stderr)
+    failed = strict_failures(summary, args.raw)
+    if args.strict and failed:
+        for line in failed:
+            print(f"fengong: --strict: {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def strict_failures(summary: dict, raw: str) -> list[str]:
+    """Why `run --strict` fails: quarantined files in raw/, and loaded documents from raw/ with
+    rejected rows or error-level quality issues."""
+    s = summary
+    out = []
+    if s["still_quarantined"]:
+        out.append(f"{s['still_quarantined']} file(s) in {raw} are quarantined (see the quarantine table)")
+    if s["rejected_rows"]:
+        out.append(f"{s['rejected_rows']} row(s) of {s['rejected_documents']} document(s) in {raw} failed a contract "
+                   "and were not loaded (see the rejected_rows table)")
+    if s["error_issues"]:
+        out.append(f"{s['error_issues']} error-level quality issue(s) in {s['error_documents']} document(s) in {raw} "
+                   "(SELECT * FROM quality_issues WHERE severity = 'error')")
+    return out
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -193,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "marked retired (see `fengong prune`).")
     _run_options(r)
     r.add_argument("--force", action="store_true", help="reprocess every file, changed or not")
-    r.add_argument("--strict", action="store_true", help="exit 1 when any file in --raw is quarantined")
+    r.add_argument("--strict", action="store_true",
+                   help="exit 1 when any file in --raw is quarantined, or a document loaded from it has "
+                        "rejected rows or an error-level quality issue")
     r.add_argument("--runner", choices=("thread", "process", "dask"), default="thread",
                    help="where batches are parsed: threads in this process, a process pool, or Dask (default: thread)")
     r.add_argument("--workers", type=int, help="processes for --runner process/dask (default: one per core)")

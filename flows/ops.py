@@ -424,6 +424,11 @@ class RunSummary(Counts):
     units: int = 0
     units_with_function: int = 0
     still_quarantined: int = 0  # files now in raw/ with a quarantine row (this run's or an earlier one's)
+    # current documents (a name in raw/) with rows that failed a contract, and with error-level findings
+    rejected_rows: int = 0
+    rejected_documents: int = 0
+    error_issues: int = 0
+    error_documents: int = 0
     waited_s: float = 0.0
     forced: bool = False
 
@@ -479,6 +484,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
             FROM assignments WHERE NOT inherited""").fetchone()
         still_q = con.execute("SELECT count(*) FROM quarantine WHERE source_file IN (SELECT unnest($p))",
                               {"p": present or [""]}).fetchone()[0]
+        problems = current_problems(con)
         rows = review_rows(con)
         known = {j: [n for (n,) in con.execute(
             "SELECT DISTINCT name FROM units WHERE resolved AND jurisdiction = ?", [j]).fetchall()]
@@ -491,13 +497,25 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
             "pid": os.getpid(), "waited_s": round(lock.waited_s, 2)})
         summary = RunSummary(**asdict(c), run_id=run_id, warehouse=str(path), review_file=str(review_path),
                              mentions=cov[0], mentions_resolved=cov[1], units=cov[2], units_with_function=cov[3],
-                             still_quarantined=still_q, waited_s=round(lock.waited_s, 2), forced=force)
+                             still_quarantined=still_q, waited_s=round(lock.waited_s, 2), forced=force, **problems)
         return summary, rows, known
 
     summary, rows, known = write_transaction(path, f"fengong run ({triggered_by})", work, lock_wait_s, progress)
     summary.unresolved = write_review_file(review_path, rows, known)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary.as_dict()
+
+
+def current_problems(con) -> dict[str, int]:
+    """Rows set aside by the contracts and error-level quality findings, in the current documents
+    (those with a name in raw/; call after retire_missing)."""
+    r = con.execute("""
+        WITH cur AS (SELECT doc_id FROM documents WHERE retired_at IS NULL),
+             rej AS (SELECT DISTINCT doc_id, frame, row_no FROM rejected_rows WHERE doc_id IN (SELECT doc_id FROM cur)),
+             err AS (SELECT doc_id FROM quality_issues WHERE severity = 'error' AND doc_id IN (SELECT doc_id FROM cur))
+        SELECT (SELECT count(*) FROM rej), (SELECT count(DISTINCT doc_id) FROM rej),
+               (SELECT count(*) FROM err), (SELECT count(DISTINCT doc_id) FROM err)""").fetchone()
+    return dict(zip(("rejected_rows", "rejected_documents", "error_issues", "error_documents"), r))
 
 
 def _refresh_marts(con, progress: Callable) -> None:

@@ -15,7 +15,7 @@ import polars as pl
 
 from transforms.document import NoItemsFound, ParsedDocument, parse_document
 from transforms.text import UnreadableDocument
-from validation.contracts import describe, validate_frames
+from validation.contracts import describe, no_rejected_rows, reject_rows, validate_frames, wholesale
 
 
 
@@ -81,7 +81,14 @@ def _quarantine_row(f: SourceFile, stage: str, reason: str, details=None) -> dic
 
 
 def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
-    """Parse every file; validate the batch's frames together; quarantine what fails, keep the rest."""
+    """Parse every file; validate the batch's frames together; set aside the rows that fail.
+
+    Quarantined: a file that cannot be read, a notice with no unit list (NoItemsFound), and a notice
+    whose documents row fails its contract (or one of whose frames fails as a whole). Every other
+    notice is kept: its rows that fail a contract, and the rows that depend on them, are moved to
+    frames["rejected_rows"] (validation.contracts.reject_rows), and what remains must pass. Error-level
+    quality findings (a cut-off item, a declared count that does not match) stay in quality_issues;
+    the notice loads (`fengong run --strict` fails on them)."""
     out = BatchResult()
     started = time.time()
     for f in files:
@@ -103,26 +110,28 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             out.duplicates.append((d.frames["documents"]["source_file"][0], d.doc_id))
     docs = list(by_id.values())
     failures = validate_frames(concat_frames(docs))
-    if failures and any(f["doc_id"] is None for f in failures):
-        failures = [x for d in docs for x in validate_frames(d.frames)]
-    bad = {f["doc_id"] for f in failures}
+    if any(f["doc_id"] is None for f in failures):  # a frame fails as a whole: find whose
+        failures = [{**x, "doc_id": d.doc_id} for d in docs for x in validate_frames(d.frames)]
+    bad: set[str] = set()
     names = {f.name: f for f in files}
     for d in docs:
-        if d.doc_id in bad:
-            mine = [f for f in failures if f["doc_id"] == d.doc_id]
-            src = names[d.frames["documents"]["source_file"][0]]
-            out.quarantined.append(_quarantine_row(
-                src, "validate", f"{src.name}: {describe(mine)}", mine))
-    for d in docs:  # error-level findings (cut-off units, truncation, a duplicated item…) fail the notice
-        if d.doc_id in bad:
-            continue
-        q = d.frames["quality_issues"].filter(pl.col("severity") == "error")
-        if q.height:
+        mine = [f for f in failures if f["doc_id"] == d.doc_id]
+        src = names[d.frames["documents"]["source_file"][0]]
+        if whole := wholesale(mine):  # the documents row itself, or a frame with no row to blame
             bad.add(d.doc_id)
-            src = names[d.frames["documents"]["source_file"][0]]
-            msgs = q["message"].to_list()
-            out.quarantined.append(_quarantine_row(
-                src, "quality", f"{src.name}: {len(msgs)} error(s): " + "; ".join(msgs[:5]), q.to_dicts()))
+            out.quarantined.append(_quarantine_row(src, "validate", f"{src.name}: {describe(whole)}", mine))
+            continue
+        rejected = no_rejected_rows()
+        if mine:
+            kept, rejected = reject_rows(d.frames, mine)
+            if again := validate_frames(kept):  # removing rows never breaks a contract; if it does, say so
+                bad.add(d.doc_id)
+                out.quarantined.append(_quarantine_row(
+                    src, "validate", f"{src.name}: still fails after {rejected.height} rejected row(s) were set "
+                                     f"aside: {describe(again)}", again))
+                continue
+            d.frames = kept
+        d.frames["rejected_rows"] = rejected
     out.parsed = [d for d in docs if d.doc_id not in bad]
     ended = time.time()
     out.timings.update(end=ended, validate=ended - parsed_at)

@@ -114,3 +114,21 @@ def test_text_from_a_notice_is_stored_as_data_and_escaped_in_the_report(tmp_path
     page = html_path.read_text(encoding="utf-8")
     assert "<script>" not in page
     assert "市&lt;script&gt;alert(2)&lt;/script&gt;专班" in page  # the unresolved name, listed and escaped
+
+
+def test_report_lists_rejected_rows_and_error_level_issues_and_fails_on_them(warehouse, tmp_path):
+    doc_id, name = warehouse.execute("SELECT doc_id, source_file FROM documents ORDER BY source_file LIMIT 1").fetchone()
+    warehouse.execute("""INSERT INTO rejected_rows (doc_id, source_file, frame, row_no, check_name, column_name, "row", reason)
+                         VALUES (?, ?, 'assignments', 7, 'str_length(2, None)', 'mention', '{"mention": "镇"}',
+                                 'mention ''镇'' fails the check str_length(2, None)')""", [doc_id, name])
+    warehouse.execute("INSERT INTO quality_issues VALUES (?, NULL, 'error', 'declared_count', "
+                      "'二 declares 共9项 but 8 items were parsed')", [doc_id])
+    results, _ = run_suite(warehouse, tmp_path / "quality")
+    failed = outcome(results)
+    assert failed[("rejected_rows", "error")].unexpected_count == 1
+    assert failed[("error_findings", "error")].unexpected_count == 1
+    md = write_reports(warehouse, results, None, tmp_path / "quality")[2]
+    assert ("- assignments **str_length(2, None)** ×1 in 1 document(s): "
+            "000_44ac6d9eff02a8d1.txt: mention '镇' fails the check str_length(2, None)") in md
+    assert "- 000_44ac6d9eff02a8d1.txt: **declared_count**: 二 declares 共9项 but 8 items were parsed" in md
+    assert "| 000_44ac6d9eff02a8d1.txt | 潜江市 | fyp | 2021 | 101 | 375 | 100.0% | 1 | 1 | 1 |" in md

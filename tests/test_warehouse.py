@@ -101,7 +101,7 @@ def test_bad_document_is_quarantined_and_the_others_load(con, tmp_raw):
     }
 
 
-def test_contract_failure_quarantines_with_a_readable_reason(parsed_seeds, monkeypatch):
+def test_rows_failing_a_contract_are_set_aside_and_the_notice_is_kept(parsed_seeds, monkeypatch):
     import polars as pl
     from transforms import document
 
@@ -115,11 +115,12 @@ def test_contract_failure_quarantines_with_a_readable_reason(parsed_seeds, monke
     monkeypatch.setattr(document, "parse_text", broken)
     files = [steps.SourceFile(RAW / SEEDS[0], SEEDS[0], (RAW / SEEDS[0]).read_bytes())]
     result = steps.parse_and_validate(files, reviewed={})
-    assert result.parsed == []
-    (q,) = result.quarantined
-    assert q["stage"] == "validate"
-    assert "items: check 'inside_document' failed for 101 row(s), e.g. item 二/一/1, item 二/一/2, item 二/一/3" in q["reason"]
-    assert "items: check 'inside_parent' failed for 101 row(s)" in q["reason"]
+    assert result.quarantined == []
+    (doc,) = result.parsed
+    per_check = doc.frames["rejected_rows"].group_by("frame", "check_name").len().sort("frame", "check_name").rows()
+    assert per_check == [("assignments", "parent_rejected", 375), ("indicators", "parent_rejected", 26),
+                         ("items", "inside_document", 101), ("items", "inside_parent", 101)]
+    assert doc.frames["items"].height == 0
 
 
 def test_gbk_file_parses(tmp_path):
@@ -147,6 +148,23 @@ def test_seed_batch_passes_the_contracts_as_one_batch(parsed_seeds):
     from validation.contracts import validate_frames
 
     assert validate_frames(steps.concat_frames(list(parsed_seeds.values()))) == []
+
+
+def test_a_warehouse_of_the_previous_schema_gains_rejected_rows_and_documents_incomplete(tmp_path, parsed_seeds):
+    """The DDL before per-row acceptance had no rejected_rows and no documents.incomplete: the next
+    connection for writing adds both and keeps the rows."""
+    c = wh.connect(tmp_path / "w.duckdb")
+    assert wh.load_documents(c, [parsed_seeds[SEEDS[0]]]) == []
+    c.execute("DROP TABLE rejected_rows")
+    c.execute("ALTER TABLE documents DROP COLUMN incomplete")
+    c.execute("UPDATE schema_state SET digest = 'the previous DDL'")
+    c.close()
+    c = wh.connect(tmp_path / "w.duckdb")
+    assert c.execute("SELECT source_file, incomplete FROM documents").fetchall() == [(SEEDS[0], None)]
+    assert c.execute("SELECT count(*) FROM rejected_rows").fetchone() == (0,)
+    assert wh.load_documents(c, [parsed_seeds[SEEDS[0]]]) == []
+    assert c.execute("SELECT source_file, incomplete FROM documents").fetchall() == [(SEEDS[0], False)]
+    c.close()
 
 
 def test_schema_is_applied_once_per_ddl_version(tmp_path):

@@ -31,6 +31,7 @@ class DocumentModel(pa.DataFrameModel):
     period_end: int = pa.Field(nullable=True, ge=1953, le=2100)
     role_rule: str = pa.Field(isin=["as_labelled", "first_listed_leads"])
     n_chars: int = pa.Field(gt=0)
+    incomplete: bool = pa.Field(nullable=True)  # the parser dropped a cut-off last item
 
     @pa.dataframe_check
     def period_in_order(cls, data: PolarsData) -> pl.LazyFrame:

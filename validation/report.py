@@ -21,7 +21,8 @@ SELECT d.source_file, coalesce(d.jurisdiction, '?') AS jurisdiction, coalesce(d.
        (SELECT avg(CASE WHEN resolved THEN 1.0 ELSE 0.0 END) FROM assignments a
          WHERE a.doc_id = d.doc_id AND NOT a.inherited) AS resolved_share,
        (SELECT count(*) FROM quality_issues q WHERE q.doc_id = d.doc_id AND q.severity = 'warning') AS warnings,
-       (SELECT count(*) FROM quality_issues q WHERE q.doc_id = d.doc_id AND q.severity = 'error') AS errors
+       (SELECT count(*) FROM quality_issues q WHERE q.doc_id = d.doc_id AND q.severity = 'error') AS errors,
+       (SELECT count(*) FROM (SELECT DISTINCT frame, row_no FROM rejected_rows r WHERE r.doc_id = d.doc_id)) AS rejected
 FROM documents d ORDER BY d.source_file
 """
 WARNINGS = """
@@ -35,6 +36,19 @@ SELECT mention, count(*) AS n, string_agg(DISTINCT d.jurisdiction, '、') AS jur
 FROM assignments a JOIN documents d USING (doc_id) WHERE NOT a.resolved GROUP BY mention ORDER BY n DESC, mention LIMIT 15
 """
 QUARANTINE = "SELECT source_file, stage, reason FROM quarantine ORDER BY source_file"
+# rows set aside by the pandera contracts (flows/steps.py), per table and check, with a few of them
+REJECTED = """
+SELECT r.frame AS "table", r.check_name AS "check", count(*) AS n, count(DISTINCT r.doc_id) AS documents,
+       array_to_string(list_slice(list(coalesce(d.source_file, r.source_file) || ': ' || r.reason
+                                        ORDER BY coalesce(d.source_file, r.source_file), r.row_no), 1, 3), '; ') AS examples
+FROM rejected_rows r LEFT JOIN documents d USING (doc_id)
+GROUP BY ALL ORDER BY n DESC, "table", "check"
+"""
+ERRORS = """
+SELECT d.source_file, q.check_name, array_to_string(list_append(i.parent_nos, i.item_no), '/') AS item, q.message
+FROM quality_issues q JOIN documents d USING (doc_id) LEFT JOIN items i ON i.item_id = q.item_id
+WHERE q.severity = 'error' ORDER BY d.source_file, i.seq NULLS FIRST, q.check_name LIMIT 50
+"""
 
 
 def _rows(con, sql):
@@ -55,17 +69,23 @@ def markdown_summary(con: duckdb.DuckDBPyConnection, results: list[ExpectationRe
     verdict = "FAIL" if errs else "PASS"
     lines += [f"**{verdict}**: {len(results)} expectations, {len(errs)} error(s) failed, "
               f"{len(warns)} warning(s).", ""]
-    lines += ["| document | jurisdiction | kind | year | items | assignments | resolved | warnings | errors |",
-              "|---|---|---|---|---:|---:|---:|---:|---:|"]
-    for f, j, k, y, n_i, n_a, share, w, e in docs:
+    lines += ["| document | jurisdiction | kind | year | items | assignments | resolved | warnings | errors | rejected rows |",
+              "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for f, j, k, y, n_i, n_a, share, w, e, r in docs:
         share_s = f"{share:.1%}" if share is not None else "-"
-        lines.append(f"| {f} | {j} | {k} | {y or '-'} | {n_i} | {n_a} | {share_s} | {w} | {e} |")
+        lines.append(f"| {f} | {j} | {k} | {y or '-'} | {n_i} | {n_a} | {share_s} | {w} | {e} | {r} |")
     lines += ["", "## Expectations", "", "| | severity | expectation | result |", "|---|---|---|---|"]
     for r in results:
         mark = "ok" if r.success else ("FAIL" if r.severity == "error" else "warn")
         detail = "" if r.success else f"{r.unexpected_count} unexpected" + (
             f"; e.g. {', '.join(map(str, r.examples[:5]))}" if r.examples else "")
         lines.append(f"| {mark} | {r.severity} | {r.dataset}: {r.about} | {detail} |")
+    _, rejected = _rows(con, REJECTED)
+    lines += ["", "## Rejected rows (failed a contract, not loaded: table rejected_rows)", ""]
+    lines += [f"- {t} **{c}** ×{n} in {d} document(s): {ex[:300]}" for t, c, n, d, ex in rejected] or ["- none"]
+    _, errors = _rows(con, ERRORS)
+    lines += ["", "## Error-level quality issues", ""]
+    lines += [f"- {f}: **{c}**{f' (item {i})' if i else ''}: {m}" for f, c, i, m in errors] or ["- none"]
     _, warn_rows = _rows(con, WARNINGS)
     if warn_rows:
         lines += ["", "## Quality findings per document", ""]
@@ -115,7 +135,7 @@ def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult]
     parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>fengong data quality</title>"
              f"<style>{CSS}</style></head><body><h1>fengong data-quality report</h1>",
              f"<p class='verdict {verdict[0]}'>{e(verdict[1])}</p>",
-             "<h2>Documents</h2>", _table(cols, docs, {4: "num", 5: "num", 6: "num", 7: "num", 8: "num"}),
+             "<h2>Documents</h2>", _table(cols, docs, {4: "num", 5: "num", 6: "num", 7: "num", 8: "num", 9: "num"}),
              "<h2>Expectations (Great Expectations suite)</h2>"]
     rows = []
     for r in results:
@@ -123,7 +143,9 @@ def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult]
         detail = "" if r.success else f"{r.unexpected_count} unexpected; e.g. {', '.join(map(str, r.examples[:5]))}"
         rows.append((status, r.severity, r.dataset, r.about, detail))
     parts.append(_table(["result", "severity", "dataset", "expectation", "detail"], rows))
-    for title, sql in (("Quality findings", WARNINGS), ("Top unresolved unit names", UNRESOLVED),
+    for title, sql in (("Rejected rows (failed a contract, not loaded)", REJECTED),
+                       ("Error-level quality issues", ERRORS), ("Quality findings", WARNINGS),
+                       ("Top unresolved unit names", UNRESOLVED),
                        ("Quarantined files", QUARANTINE)):
         c, r = _rows(con, sql)
         parts += [f"<h2>{e(title)}</h2>", _table(c, r) if r else "<p>none</p>"]

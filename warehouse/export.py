@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "indicators", "quality_issues")
+PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "indicators", "quality_issues",
+               "rejected_rows")
 WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs", "document_files")
 
 

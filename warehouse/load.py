@@ -18,7 +18,7 @@ import polars as pl
 
 HERE = Path(__file__).parent
 DOC_TABLES = ("documents", "document_texts", "sections", "items", "assignments", "leaders", "indicators",
-              "quality_issues", "doc_units", "doc_unit_aliases")
+              "quality_issues", "doc_units", "doc_unit_aliases", "rejected_rows")
 FRAME_FOR_TABLE = {"doc_units": "units", "doc_unit_aliases": "unit_aliases"}
 
 
@@ -112,7 +112,9 @@ def _insert_frames(con, docs: list) -> None:
         key = FRAME_FOR_TABLE.get(table, table)
         frames = []
         for d in docs:
-            f = d.frames[key]
+            f = d.frames.get(key)
+            if f is None:  # rejected_rows: only documents that went through validation have it
+                continue
             if table in FRAME_FOR_TABLE:
                 f = f.with_columns(pl.lit(d.doc_id).alias("doc_id"))
             frames.append(f)

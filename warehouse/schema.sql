@@ -27,8 +27,11 @@ CREATE TABLE IF NOT EXISTS documents (
     encoding          VARCHAR,
     n_chars           BIGINT,
     parser_version    VARCHAR,
+    incomplete        BOOLEAN,               -- the parser dropped a cut-off last item
     loaded_at         TIMESTAMP DEFAULT current_timestamp
 );
+-- warehouses created before the parser flagged cut-off notices
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS incomplete BOOLEAN;
 
 CREATE TABLE IF NOT EXISTS document_texts (
     doc_id VARCHAR NOT NULL,
@@ -102,6 +105,21 @@ CREATE TABLE IF NOT EXISTS quality_issues (
     doc_id VARCHAR, item_id VARCHAR, severity VARCHAR, check_name VARCHAR, message VARCHAR
 );
 
+-- Rows of a loaded document that failed a pandera contract (validation/models.py), set aside instead
+-- of loaded, with the rows that depended on them (like dbt's stored test failures). Replaced with the
+-- document's other rows, deleted with them by prune. One row per failing row and check.
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    doc_id      VARCHAR NOT NULL,
+    source_file VARCHAR,                    -- the file the document was parsed from
+    frame       VARCHAR NOT NULL,           -- the frame (table or view) it was meant for: items, assignments, units …
+    row_no      BIGINT,                     -- its position in the parsed frame
+    check_name  VARCHAR,                    -- the pandera check, or parent_rejected
+    column_name VARCHAR,                    -- null for a check on the whole row
+    "row"       VARCHAR,                    -- the row as JSON text (quoted: ROW is a keyword)
+    reason      VARCHAR,                    -- mention '镇' fails the check str_length(2, None); its item was rejected
+    loaded_at   TIMESTAMP DEFAULT current_timestamp
+);
+
 -- Units as each document resolved them; `units` and `unit_aliases` (views) merge them.
 CREATE TABLE IF NOT EXISTS doc_units (
     doc_id VARCHAR NOT NULL, unit_id VARCHAR NOT NULL, jurisdiction VARCHAR, name VARCHAR, kind VARCHAR,
@@ -145,7 +163,6 @@ ALTER TABLE document_files ADD COLUMN IF NOT EXISTS size_bytes BIGINT;
 ALTER TABLE document_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS retired_at TIMESTAMP;          -- every name retired
 ALTER TABLE documents ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;     -- reviewer decisions applied
-ALTER TABLE documents ADD COLUMN IF NOT EXISTS incomplete BOOLEAN;            -- the page stops inside its last item, which was dropped
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS parser_version VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS decisions_version VARCHAR;
 -- documents loaded before document_files existed: their one name
