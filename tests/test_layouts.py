@@ -1,5 +1,12 @@
 """Layouts from other provinces and levels, one fixture each (tests/fixtures/layouts/), written by us
-in the way real notices lay them out. Each test states the expected rows literally."""
+in the way real notices lay them out. Each test states the expected rows literally.
+
+The fixtures carry the quirks of scraped pages (tests/realset/raw is the model, never the source):
+site navigation and metadata on top (breadcrumbs, 索引号/发布机构/发布日期 lines, '|' metadata
+tables), blank lines between paragraphs, full-width or NBSP indentation, '—1 —' page markers,
+footers, and a last item cut off. None of that changes what a careful reader extracts. Where a
+quirk could not go into a fixture without changing its test, it has a variant file of its own
+(name_quirk.txt) and a test named after the quirk."""
 
 from __future__ import annotations
 
@@ -18,6 +25,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "layouts"
 def parse(name: str):
     path = FIXTURES / name
     return parse_document(path.read_bytes(), name)
+
+
+def warnings(doc, check: str) -> list[str]:
+    q = doc.frames["quality_issues"]
+    return q.filter(q["check_name"] == check)["message"].to_list()
 
 
 def leaders(doc) -> list[list[str]]:
@@ -276,3 +288,14 @@ def test_regression_a_suffix_written_once_in_a_phrase_dropped_its_roles():
         ("一/2", {"co": ["民政局", "审计局"], "lead": ["县司法局"]}),
         ("一/3", {}),
     ]
+
+
+# --- the messy fixtures above that end inside an item --------------------------------------------
+
+def test_messy_fixtures_cut_off_at_the_end_are_marked_incomplete():
+    for name in ("phrasing.txt", "first_listed_after_list.txt", "lead_marker.txt", "no_prefix.txt",
+                 "traditional.txt", "p02_phrase_with_labels.txt"):
+        doc = parse(name)
+        assert doc.frames["documents"]["incomplete"][0] is True, name
+        assert len(warnings(doc, "truncated_item_dropped")) == 1, name
+
