@@ -168,13 +168,16 @@ def test_unresolved_unit_in_a_table_is_reported():
         "市重点局 is not in the alias dictionary and matches no function"]
 
 
+CELL_PER_LINE_ROWS = [
+    ("1", {"co": ["市发展改革委", "市科技局"], "lead": ["市经济和信息化局"]}),
+    ("2", {"lead": ["市交通运输局"]}),
+    ("3", {"co": ["市财政局"], "lead": ["市住房城乡建设局"]}),
+]
+
+
 def test_table_with_one_cell_per_line():
     doc = parse("cell_per_line.txt")
-    assert roles_by_item(doc) == [
-        ("1", {"co": ["市发展改革委", "市科技局"], "lead": ["市经济和信息化局"]}),
-        ("2", {"lead": ["市交通运输局"]}),
-        ("3", {"co": ["市财政局"], "lead": ["市住房城乡建设局"]}),
-    ]
+    assert roles_by_item(doc) == CELL_PER_LINE_ROWS
     assert doc.frames["items"]["text"].to_list()[2] == "推进城市更新行动,\n改造老旧小区120个。"
 
 
@@ -254,16 +257,19 @@ def test_phrase_with_labels_in_the_same_bracket():
     assert doc.frames["items"]["deadline_text"].to_list() == ["6月底前", None, None, "年底前", "年内"]
 
 
+P37_ROWS = [
+    ("一/1", {"co": ["市财政局"], "lead": ["市发改委"]}),
+    ("一/2", {"co": ["市财政局", "市住建局"], "lead": ["市发改委"]}),
+    ("一/3", {"co": ["市文旅局"], "lead": ["市商务局"]}),
+    ("一/4", {"responsible": ["市商务局"]}),
+    ("一/5", {"co": ["各县市区政府", "市直各部门"], "lead": ["市政务服务和大数据局"]}),
+    ("一/6", {"co": ["市乡村振兴局"], "lead": ["市农业农村局"]}),
+    ("一/7", {"responsible": ["市教育局", "市人社局"]}),
+]
+
+
 def test_phrase_variants_with_you_deng_and_semicolons():
-    assert roles_by_item(parse("p37_phrase_variants.txt")) == [
-        ("一/1", {"co": ["市财政局"], "lead": ["市发改委"]}),
-        ("一/2", {"co": ["市财政局", "市住建局"], "lead": ["市发改委"]}),
-        ("一/3", {"co": ["市文旅局"], "lead": ["市商务局"]}),
-        ("一/4", {"responsible": ["市商务局"]}),
-        ("一/5", {"co": ["各县市区政府", "市直各部门"], "lead": ["市政务服务和大数据局"]}),
-        ("一/6", {"co": ["市乡村振兴局"], "lead": ["市农业农村局"]}),
-        ("一/7", {"responsible": ["市教育局", "市人社局"]}),
-    ]
+    assert roles_by_item(parse("p37_phrase_variants.txt")) == P37_ROWS
 
 
 def test_state_council_phrases_with_a_deadline_clause():
@@ -298,4 +304,63 @@ def test_messy_fixtures_cut_off_at_the_end_are_marked_incomplete():
         doc = parse(name)
         assert doc.frames["documents"]["incomplete"][0] is True, name
         assert len(warnings(doc, "truncated_item_dropped")) == 1, name
+
+# --- quirks of scraped pages: variants of the fixtures above -------------------------------------
+
+def test_cell_per_line_table_with_blank_lines_and_a_heading_row():
+    """Cells one per paragraph with a blank line between (an empty cell is an empty paragraph), a
+    heading row 一、… inside the table, a wrapped task cell, the notice's preamble and signature above."""
+    doc = parse("cell_per_line_messy.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市发展改革委", "市科技局"], "lead": ["市经济和信息化局"]}),
+        ("一/2", {"lead": ["市交通运输局"]}),
+        ("一/3", {"co": ["市财政局"], "lead": ["市住房城乡建设局"]}),
+    ]
+    assert doc.frames["items"]["text"].to_list()[2] == "推进城市更新行动,\n改造老旧小区120个。"
+
+
+@pytest.mark.parametrize("name, rows", [
+    pytest.param("cell_per_line_cut_last_row.txt", CELL_PER_LINE_ROWS, id="cell_per_line_table_cut_inside_its_last_row",
+                 marks=pytest.mark.xfail(strict=True, reason="the row cut inside its task cell is loaded as item 4 with "
+                                         "the lead of row 3 (市住房城乡建设局); documents.incomplete stays False")),
+    pytest.param("p37_phrase_variants_cut_in_brackets.txt", P37_ROWS, id="phrase_cut_inside_its_brackets",
+                 marks=pytest.mark.xfail(strict=True, reason="the item cut after '(市住建局牵头,' is loaded as item 一/8 "
+                                         "with lead 市住建局 although its co units are cut off; documents.incomplete False")),
+])
+def test_an_item_cut_off_at_the_end_is_dropped_and_the_notice_marked_incomplete(name, rows):
+    doc = parse(name)
+    assert roles_by_item(doc) == rows
+    assert doc.frames["documents"]["incomplete"][0] is True
+
+
+@pytest.mark.xfail(strict=True, reason="a page with no line breaks at all gives NoItemsFound (with the title on a "
+                                       "line of its own, the seven items are read as one item 一)")
+def test_whole_page_on_one_line():
+    assert roles_by_item(parse("p37_phrase_variants_one_line.txt")) == P37_ROWS
+
+
+@pytest.mark.xfail(strict=True, reason="the cut item 5 under a new sub-heading (二) is silently read as a heading: "
+                                       "no truncated_item_dropped warning, documents.incomplete False")
+def test_state_council_notice_cut_off_after_a_new_sub_heading():
+    doc = parse("p58_state_council_2020_cut.txt")
+    assert [n for n, _ in roles_by_item(doc)] == ["一/一/1", "一/一/2", "一/一/3", "一/一/4"]
+    assert doc.frames["documents"]["incomplete"][0] is True
+    assert len(warnings(doc, "truncated_item_dropped")) == 1
+    assert "一/二/5" in warnings(doc, "truncated_item_dropped")[0]
+
+
+@pytest.mark.xfail(strict=True, reason="a page footer (【打印本页】【关闭窗口】) after the last item joins its text, and "
+                                       "the notice is reported truncated (error: ends inside item 一/8, before its units)")
+def test_page_footer_after_the_last_item_is_not_part_of_it():
+    doc = parse("p01_phrase_prose_footer.txt")
+    assert doc.frames["items"]["text"].to_list()[-1] == "推进城乡融合发展(城乡统筹,区域协同)"
+    assert warnings(doc, "truncated") == []
+
+
+@pytest.mark.xfail(strict=True, reason="a '|' metadata table (label and value in separate cells) gives "
+                                       "doc_number, index_no and issuer '|' and no published_on")
+def test_metadata_from_a_pipe_metadata_table():
+    d = parse("lead_marker.txt").frames["documents"].row(0, named=True)
+    assert (d["doc_number"], d["index_no"], d["issuer"], d["published_on"]) == (
+        "岸政办〔2024〕4号", "01012345-6/2024-00012", "江岸区人民政府办公室", dt.date(2024, 2, 26))
 
