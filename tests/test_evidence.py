@@ -43,3 +43,12 @@ def test_a_stated_first_listed_rule_makes_the_first_of_a_bare_list_lead():
         ("市统计局", "co", "bracket", "first_listed_leads", 0.8),
         ("市发改委", "lead", "bracket", "first_listed_leads", 0.8),
     ]
+
+
+def test_a_heading_that_names_a_lead_gives_it_to_the_task_beneath():
+    body = "(一)市监察局牵头的工作\n加强行政监察工作。\n(二)市审计局牵头的工作\n全面加强审计工作。\n协同单位:市直各部门。\n"
+    assert evidence(body) == [
+        ("市监察局", "lead", "group", "as_written", 0.9),
+        ("市直各部门", "co", "label", "as_written", 0.9),
+        ("市审计局", "lead", "group", "as_written", 0.9),
+    ]

@@ -22,7 +22,7 @@ from transforms.leaders import heading_leader, person_names
 from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, phrase_role_part
+from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, looks_like_units, phrase_role_part
 from transforms.formats import document_text
 from transforms.text import normalise_text, simplified_view
 from transforms.units import Resolver
@@ -253,6 +253,19 @@ def _title_for_kind(text: str, node: Node) -> str:
     return re.sub(r"[((][^))]*[))]", "", t).strip(" 。.")
 
 
+def group_lead(text: str, node: Node) -> LabelledValue | None:
+    """The lead unit a heading names for everything beneath it (省监察厅牵头的工作), as an inherited
+    lead with the cue `group`; None for any other heading."""
+    if node.style == "row":
+        return None
+    title = heading_title(text, node)
+    m = vocab.roles().group_lead_heading_re.match(title)
+    if not m or not looks_like_units(m.group("units")):
+        return None
+    a = text.find(title, node.body_start) + m.start("units")
+    return LabelledValue("", "lead", m.group("units"), a, a + len(m.group("units")), inherited=True, cue="group")
+
+
 def item_kind_and_binding(text: str, node: Node) -> tuple[str, str | None]:
     cfg = vocab.outline()
     kind, binding = "task", None
@@ -300,6 +313,15 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for n in nodes:
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
+
+    for n in nodes:  # the lead a heading names for the work beneath it: (一)省监察厅牵头的工作
+        group = next((g for a in [n, *n.ancestors()] if (g := group_lead(sview, a))), None)
+        if group is not None and n.is_leaf and n.style != "row":
+            d = drafts[id(n)]
+            if d.role is None:
+                d.role = RolePart(d.text_end, d.text_end, [group])
+            elif not any(v.role == "lead" for v in d.role.values):
+                d.role.values.insert(0, group)
 
     # which leaves are items: those with roles, and their role-less siblings (a cut-off item)
     def bears_roles(n: Node) -> bool:

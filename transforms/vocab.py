@@ -50,6 +50,7 @@ class Roles:
     joint_verb_re: re.Pattern
     cue_confidence: dict[str, float]
     low_confidence: float
+    group_lead_heading_re: re.Pattern
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def roles() -> Roles:
         joint_verb_re=re.compile(_alternation(d["joint_verbs"])),
         cue_confidence={k: float(v) for k, v in d["cue_confidence"].items()},
         low_confidence=float(d["low_confidence"]),
+        group_lead_heading_re=re.compile(d["group_lead_heading"]),
     )
 
 
