@@ -52,3 +52,19 @@ def test_a_heading_that_names_a_lead_gives_it_to_the_task_beneath():
         ("市直各部门", "co", "label", "as_written", 0.9),
         ("市审计局", "lead", "group", "as_written", 0.9),
     ]
+
+
+def test_paragraphs_that_end_with_their_own_units_are_unnumbered_items():
+    body = ("(一)推动经济稳定健康发展,必须发挥消费、投资、出口的作用。\n\n"
+            "认真落实积极的财政政策。(市发改委、市财政局等负责)\n\n"
+            "发挥投资的关键作用。(市发改委、市交通局等负责)\n")
+    doc = parse_text(HEAD + body, "paragraphs.txt")
+    items = doc.frames["items"].select("item_no", "parent_nos", "text").rows()
+    assert items == [(None, ["一", "一"], "认真落实积极的财政政策。"), (None, ["一", "一"], "发挥投资的关键作用。")]
+    # 负责 leaves the roles open (no lead is named): every unit is responsible
+    assert evidence(body) == [
+        ("市发改委", "responsible", "verb", "none", 0.9),
+        ("市财政局", "responsible", "verb", "none", 0.9),
+        ("市发改委", "responsible", "verb", "none", 0.9),
+        ("市交通局", "responsible", "verb", "none", 0.9),
+    ]

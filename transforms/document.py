@@ -22,7 +22,8 @@ from transforms.leaders import heading_leader, person_names
 from transforms.metadata import Metadata, extract_metadata
 from transforms.outline import Node, heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, looks_like_units, phrase_role_part
+from transforms.roles import (UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
+                              phrase_role_part)
 from transforms.formats import document_text
 from transforms.text import normalise_text, simplified_view
 from transforms.units import Resolver
@@ -253,6 +254,35 @@ def _title_for_kind(text: str, node: Node) -> str:
     return re.sub(r"[((][^))]*[))]", "", t).strip(" 。.")
 
 
+def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
+    """A numbered heading whose paragraphs each end with their own role part (山东 2015: '(一)推动经济
+    …。' then paragraphs '…。(省发展改革委、省财政厅等负责)') holds unnumbered items: each such
+    paragraph becomes an item (no number) under the heading. Two paragraphs at least, and the heading
+    line itself names no unit: one item's text wrapped over two lines is not split."""
+    out: list[Node] = []
+    for n in nodes:
+        out.append(n)
+        if not n.is_leaf or n.style in ("row", "group"):
+            continue
+        line_end = text.find("\n", n.body_start)
+        if line_end < 0 or line_end >= n.end or line_role_part(text, n.body_start, line_end):
+            continue
+        paras, pos = [], line_end + 1
+        for line in text[line_end + 1:n.end].split("\n"):
+            if line.strip():
+                a = pos + len(line) - len(line.lstrip())
+                paras.append((a, pos + len(line.rstrip()), line_role_part(text, a, pos + len(line))))
+            pos += len(line) + 1
+        if sum(1 for *_, role in paras if role) < 2 or not paras[-1][2] and sum(1 for *_, r in paras if not r) > 1:
+            continue
+        for a, b, role in paras:
+            if role:
+                child = Node("para", "", a, a, end=b, run=n.run, parent=n)
+                n.children.append(child)
+                out.append(child)
+    return out
+
+
 def group_lead(text: str, node: Node) -> LabelledValue | None:
     """The lead unit a heading names for everything beneath it (省监察厅牵头的工作), as an inherited
     lead with the cue `group`; None for any other heading."""
@@ -302,6 +332,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     outline = parse_outline(sview)
     nodes = outline.nodes
 
+    nodes = with_paragraph_items(sview, nodes)
     drafts: dict[int, ItemDraft] = {}
     for n in nodes:
         if n.style != "row":

@@ -248,6 +248,11 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
     return None
 
 
+def line_role_part(text: str, a: int, b: int) -> RolePart | None:
+    """The role phrase that ends the line text[a:b], if any (offsets into text)."""
+    return _line_phrase(text, a, b, 0)
+
+
 def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
     end = a + len(block[a:b].rstrip(" 。.;;"))
     if end <= a:
