@@ -20,7 +20,8 @@ from transforms.deadlines import deadline_date
 from transforms.indicators import extract_indicators
 from transforms.leaders import heading_leader, person_names
 from transforms.metadata import Metadata, extract_metadata
-from transforms.outline import Node, heading_title, parse_outline
+from transforms.blocks import Node
+from transforms.outline import heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
 from transforms.roles import (UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
                               phrase_role_part)
