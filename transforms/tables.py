@@ -138,7 +138,6 @@ class TableGrid:
 
     def read(self, text: str, lines, i: int, place, text_end: int) -> int:
         """Read the table line(s) at lines[i]; how many lines were consumed (0: the table has ended)."""
-
         ln = lines[i]
         if self.mode == "pipe":
             return self._read_pipe(text, ln, place)
@@ -165,7 +164,6 @@ class TableGrid:
 
     def _group_line(self, line: str, base: int) -> bool:
         """A line that names the lead of the rows below it: 牵头单位:市发改委 / 市发改委(5项)."""
-
         a = len(line) - len(line.lstrip(" |｜"))
         b = len(line.rstrip(" |｜"))
         seg = line[a:b]
@@ -185,7 +183,6 @@ class TableGrid:
         return False
 
     def _read_pipe(self, text: str, ln, place) -> int:
-
         if not PIPE.search(ln.text):
             return 0
         spans = pipe_cells(ln.text, ln.start)
@@ -213,7 +210,6 @@ class TableGrid:
         return 1  # another pipe line in the table (a note, a sub-header): not an item
 
     def _read_space(self, text: str, ln, place) -> int:
-
         m = re.match(r"^ *(\d{1,4})[ 、.．]+(?=\S)", ln.text)
         if not m or not self.next_row <= int(m.group(1)) <= self.next_row + 9:
             return 0
@@ -285,7 +281,6 @@ class TableGrid:
         return j - i
 
     def _ends_row(self, line: str) -> bool:
-
         s = line.strip()
         hit = match_style(line)
         return any(r.search(s) for r in vocab.outline().run_break_res) or bool(hit and hit[0] in ("cn1", "cn2"))
@@ -384,9 +379,10 @@ _LEADER_CELL = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:[、,, ]+[\u4e00-\u9fff]{2,4
 
 
 def _unit_line(s: str) -> bool:
-
+    """A cell that is a unit list; in a table's unit column a name that only ends like a unit
+    (国税局) counts when another name of the list opens like one (市财政局、国税局、地税局)."""
     s = s.strip()
-    return bool(s) and looks_like_units(s)
+    return bool(s) and looks_like_units(s, cued=True)
 
 
 def lines_header(lines, i: int) -> tuple[list[str], int] | None:
