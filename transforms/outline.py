@@ -97,6 +97,8 @@ def parse_outline(text: str) -> Outline:
         if node.style in styles:
             k = styles.index(node.style)
             stack = stack[:k]
+        elif node.style == "cn1" and stack:
+            stack = []  # 一、 is never under (二) or 1.: a page that starts mid-notice met them first
         node.parent = stack[-1] if stack else None
         if node.parent is not None:
             node.parent.children.append(node)
