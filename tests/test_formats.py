@@ -198,5 +198,5 @@ def test_docx_automatic_numbering_and_nested_tables_are_read():
     assert roles_by_item(doc) == [
         ("一/1", {"lead": ["市自然资源和规划局"]}),
         ("一/2", {"lead": ["市发改委"]}),
-        ("1", {"co": ["市财政局", "荆州海关"], "lead": ["市商务局"]}),
+        ("二/1", {"co": ["市财政局", "荆州海关"], "lead": ["市商务局"]}),  # the table sits under 二、重点项目
     ]

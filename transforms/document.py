@@ -20,9 +20,11 @@ from transforms.deadlines import deadline_date
 from transforms.indicators import extract_indicators
 from transforms.leaders import heading_leader, person_names
 from transforms.metadata import Metadata, extract_metadata
-from transforms.outline import Node, heading_title, parse_outline
+from transforms.blocks import Node
+from transforms.outline import heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import UNIT_ROLES, LabelledValue, RolePart, find_role_part, phrase_role_part
+from transforms.roles import (UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
+                              phrase_role_part)
 from transforms.formats import document_text
 from transforms.text import normalise_text, simplified_view
 from transforms.units import Resolver
@@ -119,15 +121,16 @@ def table_row_roles(text: str, node: Node, splitter: UnitSplitter) -> ItemDraft:
             break
     end = segments[-1][1]
     if len(unit_cols) == 1:
-        values.append(LabelledValue("", _col_role(unit_cols[0]), text[segments[0][0]:end], segments[0][0], end))
+        values.append(LabelledValue("", _col_role(unit_cols[0]), text[segments[0][0]:end], segments[0][0], end,
+                                    cue="column"))
     else:
         if boundary is None:
             boundary = segments[1][0] if len(segments) > 1 else end
             ambiguous = len(segments) > 1
         start = segments[0][0]
-        values.append(LabelledValue("", _col_role(unit_cols[0]), text[start:boundary], start, boundary))
+        values.append(LabelledValue("", _col_role(unit_cols[0]), text[start:boundary], start, boundary, cue="column"))
         if boundary < end:
-            values.append(LabelledValue("", _col_role(unit_cols[1]), text[boundary:end], boundary, end))
+            values.append(LabelledValue("", _col_role(unit_cols[1]), text[boundary:end], boundary, end, cue="column"))
     return ItemDraft(node, RolePart(segments[0][0], end, values), ts, te, ambiguous=ambiguous, layout="table")
 
 
@@ -149,10 +152,10 @@ def grid_row_roles(text: str, node: Node) -> ItemDraft:
         role = node.columns[c]
         if (role in UNIT_ROLES or role in ("leader", "deadline")) \
                 and not any(v.role == role and v.value == text[a:b] for v in values):
-            values.append(LabelledValue("", role, text[a:b], a, b, inherited=inherited))
+            values.append(LabelledValue("", role, text[a:b], a, b, inherited=inherited, cue="column"))
     if node.group_lead and not any(v.role == "lead" for v in values):
         a, b = node.group_lead
-        values.insert(0, LabelledValue("", "lead", text[a:b], a, b, inherited=True))
+        values.insert(0, LabelledValue("", "lead", text[a:b], a, b, inherited=True, cue="group"))
     if not values:
         return ItemDraft(node, None, ts, te, layout="table", ambiguous=node.ambiguous)
     own = [v for v in values if not v.inherited] or [LabelledValue("", "", "", te, te)]
@@ -196,6 +199,50 @@ def cut_off(text: str, d: ItemDraft) -> bool:
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
 
 
+def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool):
+    """(value, mention, role, cue, rule) for every unit an item names. A value read with its role
+    (a label, a verb, a column) keeps it (rule as_written); a list whose role the text leaves open
+    (责任单位, a bare bracket) is settled by the notice-level rules, in this order: a ★ before a unit
+    (star), a lead named elsewhere in the item (lead_elsewhere: the rest are co), a stated
+    first-listed-leads rule (first_listed_leads), a single unit in a bare bracket (single_unit: it
+    leads; 责任单位:X and X负责 stay responsible, as written), otherwise every unit is responsible (none)."""
+    markers = vocab.roles().lead_markers
+    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms}
+    has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(starred.values())
+    n_units = sum(len(ms) for _, ms in labelled)
+    out = []
+    for v, ms in labelled:
+        if v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
+            decided = [("lead" if starred[id(m)] else "co", "star") for m in ms]
+        elif v.role == "co_or_responsible":
+            if has_lead:
+                decided = [("co", "lead_elsewhere")] * len(ms)
+            elif first_leads and ms:
+                decided = [("lead", "first_listed_leads")] + [("co", "first_listed_leads")] * (len(ms) - 1)
+                has_lead = True
+            elif n_units == 1 and v.cue == "bracket":
+                decided = [("lead", "single_unit")]  # a bare (市发改局): no word says it shares the work
+            else:
+                decided = [("responsible", "none")] * len(ms)
+        else:
+            decided = [(v.role, "as_written")] * len(ms)
+        out += [(v, m, r, "star" if rule == "star" else v.cue, rule) for m, (r, rule) in zip(ms, decided)]
+    return out
+
+
+def item_mentions_of(item_mentions: list[tuple], item_id: str) -> list[tuple]:
+    return [t for t in item_mentions if t[0] == item_id]
+
+
+def item_confidence(cues: list[str], ambiguous: bool) -> float:
+    """How sure the item's roles are: the weakest cue behind them (roles.yaml cue_confidence), halved
+    when a table row's cell boundary could not be seen; 0 for an item that names no unit."""
+    if not cues:
+        return 0.0
+    weights = vocab.roles().cue_confidence
+    return round(min(weights.get(c, 0.5) for c in cues) * (0.5 if ambiguous else 1.0), 2)
+
+
 def _subtree_end(node: Node) -> int:
     end = node.end
     for c in node.children:
@@ -206,6 +253,48 @@ def _subtree_end(node: Node) -> int:
 def _title_for_kind(text: str, node: Node) -> str:
     t = heading_title(text, node)
     return re.sub(r"[((][^))]*[))]", "", t).strip(" 。.")
+
+
+def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
+    """A numbered heading whose paragraphs each end with their own role part (山东 2015: '(一)推动经济
+    …。' then paragraphs '…。(省发展改革委、省财政厅等负责)') holds unnumbered items: each such
+    paragraph becomes an item (no number) under the heading. Two paragraphs at least, and the heading
+    line itself names no unit: one item's text wrapped over two lines is not split."""
+    out: list[Node] = []
+    for n in nodes:
+        out.append(n)
+        if not n.is_leaf or n.style in ("row", "group"):
+            continue
+        line_end = text.find("\n", n.body_start)
+        if line_end < 0 or line_end >= n.end or line_role_part(text, n.body_start, line_end):
+            continue
+        paras, pos = [], line_end + 1
+        for line in text[line_end + 1:n.end].split("\n"):
+            if line.strip():
+                a = pos + len(line) - len(line.lstrip())
+                paras.append((a, pos + len(line.rstrip()), line_role_part(text, a, pos + len(line))))
+            pos += len(line) + 1
+        if sum(1 for *_, role in paras if role) < 2 or not paras[-1][2] and sum(1 for *_, r in paras if not r) > 1:
+            continue
+        for a, b, role in paras:
+            if role:
+                child = Node("para", "", a, a, end=b, run=n.run, parent=n)
+                n.children.append(child)
+                out.append(child)
+    return out
+
+
+def group_lead(text: str, node: Node) -> LabelledValue | None:
+    """The lead unit a heading names for everything beneath it (省监察厅牵头的工作), as an inherited
+    lead with the cue `group`; None for any other heading."""
+    if node.style == "row":
+        return None
+    title = heading_title(text, node)
+    m = vocab.roles().group_lead_heading_re.match(title)
+    if not m or not looks_like_units(m.group("units")):
+        return None
+    a = text.find(title, node.body_start) + m.start("units")
+    return LabelledValue("", "lead", m.group("units"), a, a + len(m.group("units")), inherited=True, cue="group")
 
 
 def item_kind_and_binding(text: str, node: Node) -> tuple[str, str | None]:
@@ -244,6 +333,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     outline = parse_outline(sview)
     nodes = outline.nodes
 
+    nodes = with_paragraph_items(sview, nodes)
     drafts: dict[int, ItemDraft] = {}
     for n in nodes:
         if n.style != "row":
@@ -255,6 +345,15 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for n in nodes:
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
+
+    for n in nodes:  # the lead a heading names for the work beneath it: (一)省监察厅牵头的工作
+        group = next((g for a in [n, *n.ancestors()] if (g := group_lead(sview, a))), None)
+        if group is not None and n.is_leaf and n.style != "row":
+            d = drafts[id(n)]
+            if d.role is None:
+                d.role = RolePart(d.text_end, d.text_end, [group])
+            elif not any(v.role == "lead" for v in d.role.values):
+                d.role.values.insert(0, group)
 
     # which leaves are items: those with roles, and their role-less siblings (a cut-off item)
     def bears_roles(n: Node) -> bool:
@@ -312,7 +411,8 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                                    "the item was dropped, the items before it are loaded"))
     mentions_for_review: list[tuple[str, Mention, str]] = []
     doc_aliases: dict[str, str] = {}
-    item_mentions: list[tuple[str, str, int, Mention, bool]] = []  # item_id, role, ord, mention, inherited
+    item_mentions: list[tuple[str, str, int, Mention, bool, str, str]] = []  # item_id, role, ord, mention, inherited, cue, rule
+    confidence: dict[str, float] = {}
 
     overall_of: dict[int, list[Mention]] = {}
     for n in section_nodes:
@@ -345,7 +445,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         # overall leads inherited from group headings
         for anc in n.ancestors():
             for o, m in enumerate(overall_of.get(id(anc), []), 1):
-                item_mentions.append((item_id, "overall_lead", o, m, True))
+                item_mentions.append((item_id, "overall_lead", o, m, True, "group", "as_written"))
         if d.role is None:
             continue
         labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role in UNIT_ROLES]
@@ -354,31 +454,16 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 issues.append(QualityIssue(doc_id, item_id, "error", "units_cut_off",
                                            f"item {'/'.join([x.no for x in n.numbered_ancestors()] + [n.no])}: "
                                            f"{v.label or v.role} is followed by no unit (the list is cut off)"))
-        markers = vocab.roles().lead_markers
-        has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(
-            m.start > 0 and sview[m.start - 1] in markers for _, ms in labelled for m in ms)
-        first_leads = rule_from is not None and k >= rule_from
-        counters: dict[str, int] = {}
         for v, ms in labelled:
             for m in ms:
                 for al in m.aliases:
                     doc_aliases[al] = m.mention
-            starred = [m.start > 0 and sview[m.start - 1] in markers for m in ms]
-            if v.role in ("co_or_responsible", "responsible") and any(starred):
-                roles = ["lead" if st else "co" for st in starred]
-            elif v.role == "co_or_responsible":
-                if has_lead:
-                    roles = ["co"] * len(ms)
-                elif first_leads and ms:
-                    roles = ["lead"] + ["co"] * (len(ms) - 1)
-                    has_lead = True
-                else:
-                    roles = ["responsible"] * len(ms)
-            else:
-                roles = [v.role] * len(ms)
-            for m, r in zip(ms, roles):
-                counters[r] = counters.get(r, 0) + 1
-                item_mentions.append((item_id, r, counters[r], m, v.inherited))
+        counters: dict[str, int] = {}
+        for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from):
+            counters[r] = counters.get(r, 0) + 1
+            item_mentions.append((item_id, r, counters[r], m, v.inherited, cue, rule))
+        confidence[item_id] = item_confidence([cue for *_, cue, _ in item_mentions_of(item_mentions, item_id)],
+                                              d.ambiguous)
         o = 0
         if not any(v.role == "leader" for v in d.role.values):  # the leader a heading above names
             for anc in n.ancestors():
@@ -401,7 +486,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     resolver.document_aliases = doc_aliases
     units: dict[str, dict] = {}
     alias_rows: dict[tuple[str, str], dict] = {}
-    for item_id, role, o, m, inherited in item_mentions:
+    for item_id, role, o, m, inherited, cue, rule in item_mentions:
         res = resolver.resolve(m.mention, m.kind)
         units.setdefault(res.unit_id, {
             "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
@@ -418,10 +503,18 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             "doc_id": doc_id, "item_id": item_id, "role": role, "ord": o, "mention": m.mention,
             "written": text[m.start:m.end], "mention_kind": m.kind, "unit_id": res.unit_id,
             "resolved": res.resolved, "inherited": inherited, "char_start": m.start, "char_end": m.end,
+            "cue": cue, "rule": rule,
         })
         if not res.resolved and not inherited:
             mentions_for_review.append((item_id, m, res.unit_id))
 
+    low = vocab.roles().low_confidence
+    for row in item_rows:
+        row["confidence"] = confidence.get(row["item_id"], 0.0)
+        if row["confidence"] < low:
+            issues.append(QualityIssue(doc_id, row["item_id"], "warning", "low_confidence",
+                                       f"item {'/'.join(row['parent_nos'] + [row['item_no'] or '(row)'])}: its roles rest on "
+                                       f"weak evidence (confidence {row['confidence']:.2f}); check them"))
     frames = {
         "documents": _documents_frame(doc_id, sha, source_file, meta, role_rule, encoding, len(text),
                                       incomplete=dropped is not None),
@@ -488,11 +581,12 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "binding": pl.Utf8, "item_no": pl.Utf8, "parent_nos": pl.List(pl.Utf8), "text": pl.Utf8,
         "char_start": pl.Int64, "char_end": pl.Int64, "text_start": pl.Int64, "text_end": pl.Int64,
         "layout": pl.Utf8, "num_style": pl.Utf8, "deadline_text": pl.Utf8, "deadline_date": pl.Date,
+        "confidence": pl.Float64,
     },
     "assignments": {
         "doc_id": pl.Utf8, "item_id": pl.Utf8, "role": pl.Utf8, "ord": pl.Int64, "mention": pl.Utf8,
         "written": pl.Utf8, "mention_kind": pl.Utf8, "unit_id": pl.Utf8, "resolved": pl.Boolean,
-        "inherited": pl.Boolean, "char_start": pl.Int64, "char_end": pl.Int64,
+        "inherited": pl.Boolean, "char_start": pl.Int64, "char_end": pl.Int64, "cue": pl.Utf8, "rule": pl.Utf8,
     },
     "leaders": {
         "doc_id": pl.Utf8, "item_id": pl.Utf8, "ord": pl.Int64, "name": pl.Utf8,

@@ -109,12 +109,15 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     """
     scores: dict[str, float] = {}
     evidence: set[str] = set()  # places named in full somewhere, or by short name in the title/issuer
+    headline: set[str] = set()  # places named in full in the title or by the issuing office
     for text, weight in ((title, 6.0), (issuer, 5.0), (body, 2.0)):
         for form, codes in _maximal_hits(text):
             for code, full in codes:
                 scores[code] = scores.get(code, 0.0) + (weight if full else weight / 3)
                 if full or weight > 2.0:
                     evidence.add(code)
+                if full and weight > 2.0:
+                    headline.add(code)
     scores = {c: s for c, s in scores.items() if c in evidence}
     if not scores:
         # the State Council's own notice (国务院关于…, 国发〔2024〕6号), not a local one that mentions it
@@ -127,8 +130,8 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     total = {}
     for code, s in scores.items():
         p = pl[code]
-        if p.level == "province":
-            continue
+        if p.level == "province" and code not in headline:
+            continue  # a province is the place only when the title or the issuer names it (山东省人民政府办公厅)
         parent_codes = by_name.get(p.parent, [])
         bonus = max((scores[c] for c in parent_codes), default=0.0) if p.level in ("county", "district") else 0.0
         hint = 1.0 if level_hint and p.name.endswith(level_hint) else 0.0

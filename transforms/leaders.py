@@ -67,13 +67,14 @@ def person_names(text: str, start: int, end: int) -> list[tuple[str, int, int, b
 
 
 def _strip_title(name: str) -> str:
-    """市长王小明 / 王小明副市长 -> 王小明 (titles in person_names.yaml)."""
+    """市长王小明 / 王小明副市长 -> 王小明 (titles in person_names.yaml); what is left must open with a
+    surname, so a post written instead of a name (市政府常务副市长) stays whole."""
     for t in _titles():
-        if name.startswith(t) and len(name) - len(t) >= 2:
+        if name.startswith(t) and len(name) - len(t) >= 2 and _starts_name(name, len(t)):
             return name[len(t):]
-        if name.endswith(t) and len(name) - len(t) >= 2:
+        if name.endswith(t) and len(name) - len(t) >= 2 and _starts_name(name, 0):
             return name[: -len(t)]
-    return name
+    return name  # a post, not a person (市政府常务副市长): kept as written
 
 
 @lru_cache(maxsize=1)

@@ -10,66 +10,14 @@ header.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from transforms import tables, vocab
+from transforms.blocks import Line, Node, match_style, split_lines
 
-CN_DIGITS = "[一二三四五六七八九十百零〇]+"
-STYLES: list[tuple[str, re.Pattern]] = [
-    ("cn1", re.compile(rf"^ *({CN_DIGITS}) *[、.．]")),
-    ("cn2", re.compile(rf"^ *[((] *({CN_DIGITS}) *[))]")),
-    ("cn2", re.compile(rf"^ *({CN_DIGITS})[))]")),  # "一)" with its opening bracket lost
-    ("ar2", re.compile(r"^ *[((] *(\d{1,3}) *[))]")),
-    ("ar", re.compile(r"^ *(\d{1,3}) *(?:[、.．﹒]|\*(?!\*))(?!\d)")),
-    ("group", re.compile(r"^ *(—{2,}|－{2,}|-{2,})")),
-]
 _ROW_NUMBER = re.compile(r"^ *(\d{1,4}) *[、.．]? *(?=\S)")
 _FIRST_NUMBERS = {"一", "1"}
 _GLUED_ROLES = ("overall_lead", "lead", "co", "co_or_responsible", "responsible", "leader")
-
-
-@dataclass
-class Line:
-    text: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
-
-
-@dataclass
-class Node:
-    style: str  # cn1 | cn2 | ar2 | ar | group | row
-    no: str  # printed number without punctuation ('' for groups)
-    start: int  # offset where the number starts
-    body_start: int  # offset just after the number and its punctuation
-    end: int = 0  # end of the block: the next node's start, or the end of the run
-    run: int = 0
-    parent: Node | None = None
-    children: list[Node] = field(default_factory=list)
-    columns: tuple[str, ...] = ()  # table rows: the roles of the unit columns, in order
-    # rows of a table with visible cells (pipes, one cell per line, spaces): every column's role
-    # (no | text | lead | co | … | leader | deadline) and each cell's span; None for an empty cell
-    cells: tuple[tuple[int, int] | None, ...] = ()
-    group_lead: tuple[int, int] | None = None  # the lead of a table grouped by lead unit
-    inherited_cols: tuple[int, ...] = ()  # cells taken from the row above (a merged cell)
-    more_cells: list[tuple[int, tuple[int, int]]] = field(default_factory=list)  # continuation rows
-    ambiguous: bool = False  # a row whose cell boundaries could not be seen
-
-    @property
-    def is_leaf(self) -> bool:
-        return not self.children
-
-    def ancestors(self) -> list[Node]:
-        out, p = [], self.parent
-        while p is not None:
-            out.append(p)
-            p = p.parent
-        return out
-
-    def numbered_ancestors(self) -> list[Node]:
-        return [a for a in reversed(self.ancestors()) if a.style != "group"]
 
 
 @dataclass
@@ -77,14 +25,6 @@ class Outline:
     nodes: list[Node]  # document order
     text_end: int  # where boilerplate (附表 templates) begins, or len(text)
     boilerplate_start: int | None
-
-
-def split_lines(text: str) -> list[Line]:
-    out, pos = [], 0
-    for raw in text.split("\n"):
-        out.append(Line(raw, pos))
-        pos += len(raw) + 1
-    return out
 
 
 def table_columns(line: str) -> tuple[str, ...] | None:
@@ -95,14 +35,6 @@ def table_columns(line: str) -> tuple[str, ...] | None:
     roles = vocab.roles()
     found = [(m.start(), roles.labels[m.group(0)]) for m in roles.label_re.finditer(flat)]
     return tuple(r for _, r in sorted(found)) or None
-
-
-def _match_style(line: str) -> tuple[str, str, int] | None:
-    for style, rx in STYLES:
-        m = rx.match(line)
-        if m:
-            return style, ("" if style == "group" else m.group(1)), m.end()
-    return None
 
 
 _INLINE_NEXT = {
@@ -117,7 +49,7 @@ def split_run_together_items(lines: list[Line]) -> list[Line]:
     After a full stop it would cut inner lists (重点抓好三件事:1.…;2.…) into items."""
     out: list[Line] = []
     for ln in lines:
-        hit = _match_style(ln.text)
+        hit = match_style(ln.text)
         while hit and hit[0] in _INLINE_NEXT and hit[1].isdigit():
             m = re.compile(_INLINE_NEXT[hit[0]](int(hit[1]) + 1)).search(ln.text, hit[2])
             if not m:
@@ -125,7 +57,7 @@ def split_run_together_items(lines: list[Line]) -> list[Line]:
             cut = m.start(1)
             out.append(Line(ln.text[:cut], ln.start))
             ln = Line(ln.text[cut:], ln.start + cut)
-            hit = _match_style(ln.text)
+            hit = match_style(ln.text)
         out.append(ln)
     return out
 
@@ -165,6 +97,8 @@ def parse_outline(text: str) -> Outline:
         if node.style in styles:
             k = styles.index(node.style)
             stack = stack[:k]
+        elif node.style == "cn1" and stack:
+            stack = []  # 一、 is never under (二) or 1.: a page that starts mid-notice met them first
         node.parent = stack[-1] if stack else None
         if node.parent is not None:
             node.parent.children.append(node)
@@ -218,7 +152,7 @@ def parse_outline(text: str) -> Outline:
                 place(Node("row", m.group(1), ln.start + lead, ln.start + m.end(), columns=table))
                 next_row += 1
                 continue
-        hit = _match_style(ln.text)
+        hit = match_style(ln.text)
         if hit and table is None:
             style, no, end = hit
             lead = len(ln.text) - len(ln.text.lstrip(" "))

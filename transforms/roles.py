@@ -22,6 +22,7 @@ class LabelledValue:
     start: int  # offsets of `value` in the scanned string (plus base)
     end: int
     inherited: bool = False  # taken from a merged table cell above, or from the row group's lead
+    cue: str = "label"  # the evidence for the role: label | verb | bracket | column | group (roles.yaml cue_confidence)
 
 
 @dataclass
@@ -179,13 +180,13 @@ def phrase_values(s: str, a: int, b: int, base: int = 0, bare: bool = False) -> 
                     ux += len(opener)
             if uy > ux and looks_like_units(s[ux:uy], cued=True):
                 role = roles.phrase_verbs[m.group("verb")]
-                values.append(LabelledValue("", role, s[ux:uy], base + ux, base + uy))
+                values.append(LabelledValue("", role, s[ux:uy], base + ux, base + uy, cue="verb"))
                 continue
         if roles.deadline_clause_re.search(clause) and values:
             values.append(LabelledValue("", "deadline", clause, base + x, base + y))
             continue
         if bare and looks_like_units(clause):  # no verb: a bare list (市发改委,各县〔市、区〕政府)
-            values.append(LabelledValue("", "co_or_responsible", clause, base + x, base + y))
+            values.append(LabelledValue("", "co_or_responsible", clause, base + x, base + y, cue="bracket"))
             continue
         return None
     return values if any(v.role in UNIT_ROLES for v in values) else None
@@ -203,8 +204,8 @@ def _joint_clause(s: str, x: int, y: int, base: int) -> list[LabelledValue]:
             continue
         k = _units_prefix_end(s, m.end(), y)
         if k:
-            return [LabelledValue("", "lead", s[ux:m.start()], base + ux, base + m.start()),
-                    LabelledValue("", "co", s[m.end():k], base + m.end(), base + k)]
+            return [LabelledValue("", "lead", s[ux:m.start()], base + ux, base + m.start(), cue="verb"),
+                    LabelledValue("", "co", s[m.end():k], base + m.end(), base + k, cue="verb")]
     return []
 
 
@@ -245,6 +246,11 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
                 stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
                 return RolePart(base + m.start(), base + stop, values, inline=True)
     return None
+
+
+def line_role_part(text: str, a: int, b: int) -> RolePart | None:
+    """The role phrase that ends the line text[a:b], if any (offsets into text)."""
+    return _line_phrase(text, a, b, 0)
 
 
 def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 
 from transforms import vocab
+from transforms.blocks import Node, match_style
+from transforms.roles import find_labels, looks_like_units
 
 NO_WORDS = ("序号", "编号")
 PIPE = re.compile(r"[|｜]")
@@ -96,7 +98,6 @@ class TableGrid:
 
     def row(self, text: str, no: str, start: int, body: int, cells: list[Span | None], place,
             ambiguous: bool = False) -> None:
-        from transforms.outline import Node
 
         cells = (list(cells) + [None] * len(self.columns))[: len(self.columns)]
         text_cols = [c for c, r in enumerate(self.columns) if r == "text"]
@@ -137,8 +138,6 @@ class TableGrid:
 
     def read(self, text: str, lines, i: int, place, text_end: int) -> int:
         """Read the table line(s) at lines[i]; how many lines were consumed (0: the table has ended)."""
-        from transforms.outline import Node, _match_style
-
         ln = lines[i]
         if self.mode == "pipe":
             return self._read_pipe(text, ln, place)
@@ -148,7 +147,7 @@ class TableGrid:
             n = self._read_lines(text, lines, i, place, text_end)
         if n:
             return n
-        hit = _match_style(ln.text)  # a heading inside the table: 一、稳增长
+        hit = match_style(ln.text)  # a heading inside the table: 一、稳增长
         if hit and hit[0] in ("cn1", "cn2"):
             lead = len(ln.text) - len(ln.text.lstrip())
             place(Node(hit[0], hit[1], ln.start + lead, ln.start + hit[2]))
@@ -165,8 +164,6 @@ class TableGrid:
 
     def _group_line(self, line: str, base: int) -> bool:
         """A line that names the lead of the rows below it: 牵头单位:市发改委 / 市发改委(5项)."""
-        from transforms.roles import find_labels, looks_like_units
-
         a = len(line) - len(line.lstrip(" |｜"))
         b = len(line.rstrip(" |｜"))
         seg = line[a:b]
@@ -186,8 +183,6 @@ class TableGrid:
         return False
 
     def _read_pipe(self, text: str, ln, place) -> int:
-        from transforms.outline import Node, _match_style
-
         if not PIPE.search(ln.text):
             return 0
         spans = pipe_cells(ln.text, ln.start)
@@ -205,7 +200,7 @@ class TableGrid:
             return 1
         if len(full) == 1:
             a, b = full[0]
-            hit = _match_style(text[a:b])
+            hit = match_style(text[a:b])
             if hit and hit[0] != "group":
                 place(Node(hit[0], hit[1], a, a + hit[2]))
                 self.group_lead, self.last, self.last_node = None, (), None
@@ -215,8 +210,6 @@ class TableGrid:
         return 1  # another pipe line in the table (a note, a sub-header): not an item
 
     def _read_space(self, text: str, ln, place) -> int:
-        from transforms.roles import looks_like_units
-
         m = re.match(r"^ *(\d{1,4})[ 、.．]+(?=\S)", ln.text)
         if not m or not self.next_row <= int(m.group(1)) <= self.next_row + 9:
             return 0
@@ -288,10 +281,8 @@ class TableGrid:
         return j - i
 
     def _ends_row(self, line: str) -> bool:
-        from transforms.outline import _match_style
-
         s = line.strip()
-        hit = _match_style(line)
+        hit = match_style(line)
         return any(r.search(s) for r in vocab.outline().run_break_res) or bool(hit and hit[0] in ("cn1", "cn2"))
 
     def _row_start(self, text: str, lines, i: int, text_end: int, after_units: bool = True) -> tuple[str, int] | None:
@@ -388,10 +379,10 @@ _LEADER_CELL = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:[、,, ]+[\u4e00-\u9fff]{2,4
 
 
 def _unit_line(s: str) -> bool:
-    from transforms.roles import looks_like_units
-
+    """A cell that is a unit list; in a table's unit column a name that only ends like a unit
+    (国税局) counts when another name of the list opens like one (市财政局、国税局、地税局)."""
     s = s.strip()
-    return bool(s) and looks_like_units(s)
+    return bool(s) and looks_like_units(s, cued=True)
 
 
 def lines_header(lines, i: int) -> tuple[list[str], int] | None:

@@ -48,6 +48,9 @@ class Roles:
     deadline_clause_re: re.Pattern
     sentence_res: tuple[re.Pattern, ...]
     joint_verb_re: re.Pattern
+    cue_confidence: dict[str, float]
+    low_confidence: float
+    group_lead_heading_re: re.Pattern
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ def roles() -> Roles:
         deadline_clause_re=re.compile(d["deadline_clause"]),
         sentence_res=tuple(re.compile(p) for p in d["sentences"]),
         joint_verb_re=re.compile(_alternation(d["joint_verbs"])),
+        cue_confidence={k: float(v) for k, v in d["cue_confidence"].items()},
+        low_confidence=float(d["low_confidence"]),
+        group_lead_heading_re=re.compile(d["group_lead_heading"]),
     )
 
 

@@ -74,6 +74,7 @@ class ItemModel(_Spans):
     text: str = pa.Field(str_length={"min_value": 1})
     deadline_text: str = pa.Field(nullable=True)
     deadline_date: pl.Date = pa.Field(nullable=True)
+    confidence: float = pa.Field(ge=0, le=1)
     parent_start: int = pa.Field(nullable=True)
     parent_end: int = pa.Field(nullable=True)
 
@@ -106,6 +107,8 @@ class AssignmentModel(_Spans):
     mention: str = pa.Field(str_length={"min_value": 2})
     mention_kind: str = pa.Field(isin=["unit", "collective"])
     unit_id: str = pa.Field(str_length={"min_value": 1})
+    cue: str = pa.Field(isin=["label", "verb", "bracket", "column", "group", "star"])
+    rule: str = pa.Field(isin=["as_written", "star", "lead_elsewhere", "first_listed_leads", "single_unit", "none"])
     item_exists: bool
 
     @pa.dataframe_check

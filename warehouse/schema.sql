@@ -187,3 +187,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS flow_run_id VARCHAR;      -- the Prefe
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS waited_s DOUBLE;          -- time spent waiting for another run's lock
+
+-- the evidence behind each assignment and how sure an item's roles are (transforms/document.py mention_roles)
+ALTER TABLE assignments ADD COLUMN IF NOT EXISTS cue VARCHAR;    -- label | verb | bracket | column | group | star
+ALTER TABLE assignments ADD COLUMN IF NOT EXISTS rule VARCHAR;   -- as_written | star | lead_elsewhere | first_listed_leads | single_unit | none
+ALTER TABLE items ADD COLUMN IF NOT EXISTS confidence DOUBLE;    -- the weakest cue behind its roles (roles.yaml cue_confidence)
