@@ -358,7 +358,7 @@ def test_page_footer_after_the_last_item_is_not_part_of_it():
 
 
 @pytest.mark.xfail(strict=True, reason="a '|' metadata table (label and value in separate cells) gives "
-                                       "doc_number, index_no and issuer '|' and no published_on")
+                                       "doc_number '|' and no index_no, issuer or published_on")
 def test_metadata_from_a_pipe_metadata_table():
     d = parse("lead_marker.txt").frames["documents"].row(0, named=True)
     assert (d["doc_number"], d["index_no"], d["issuer"], d["published_on"]) == (
