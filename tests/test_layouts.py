@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -25,6 +26,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "layouts"
 def parse(name: str):
     path = FIXTURES / name
     return parse_document(path.read_bytes(), name)
+
+
+def rows_in_order(doc) -> list[tuple[str | None, dict[str, list[str]]]]:
+    """[(item_no, {role: [mention, ...]}), ...] in document order; item_no may be None (unnumbered rows)."""
+    items = doc.frames["items"]
+    numbered = SimpleNamespace(frames={**doc.frames, "items": items.with_columns(items["item_no"].fill_null(""))})
+    return [(no, roles) for no, (_, roles) in zip(items["item_no"], roles_by_item(numbered))]
 
 
 def warnings(doc, check: str) -> list[str]:
@@ -364,3 +372,92 @@ def test_metadata_from_a_pipe_metadata_table():
     assert (d["doc_number"], d["index_no"], d["issuer"], d["published_on"]) == (
         "岸政办〔2024〕4号", "01012345-6/2024-00012", "江岸区人民政府办公室", dt.date(2024, 2, 26))
 
+# --- behaviours of the parser on real-page layouts ------------------------------------------------
+
+def test_notice_cut_off_inside_its_last_item_loads_the_items_before_it():
+    doc = parse("truncated_last_item.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市统计局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市统计局", "市财政局"], "lead": ["市经信局"]}),
+    ]
+    assert doc.frames["documents"]["incomplete"][0] is True
+    assert warnings(doc, "truncated_item_dropped") == [
+        "the notice ends inside item 一/3 (社会消费品零售总额增长6.5%。(牵头单…): the item was dropped, "
+        "the items before it are loaded"]
+
+
+@pytest.mark.xfail(strict=True, reason="a notice cut inside a role label ('责任单') after a complete lead loads the "
+                                       "cut item 一/3 with lead ['市生态环境局', '责任单']; documents.incomplete False")
+def test_notice_cut_off_inside_a_role_label():
+    doc = parse("cut_inside_a_role_label.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"co": ["市自然资源和规划局"], "lead": ["市发改委"]}),
+        ("一/2", {"co": ["市科技局"], "lead": ["市经信局"]}),
+    ]
+    assert doc.frames["documents"]["incomplete"][0] is True
+
+
+def test_cell_per_line_table_without_a_number_column_gives_unnumbered_items_in_order():
+    doc = parse("cell_per_line_unnumbered.txt")
+    assert rows_in_order(doc) == [
+        (None, {"co": ["各县(市、区)政府"], "lead": ["市文化和旅游局"]}),
+        (None, {"co": ["各县(市、区)政府", "市直有关部门"], "lead": ["市生态环境局"]}),
+        (None, {"co": ["市发改委", "市自然资源和规划局"], "lead": ["市交通运输局"]}),
+    ]
+    assert doc.frames["items"]["text"].to_list()[2] == "加快建设鄂东区域性综合交通枢纽。"
+
+
+def test_bare_units_in_brackets_one_is_the_lead_several_are_responsible_with_the_level_carried():
+    doc = parse("paren_units.txt")
+    assert roles_by_item(doc) == [
+        ("一/1", {"lead": ["区发改局"]}),
+        ("一/2", {"lead": ["区财政局"]}),
+        ("一/3", {"responsible": ["区发改局", "区人社局"]}),
+        ("一/4", {"responsible": ["区农业农村局", "区文旅局", "区商务局"]}),
+    ]
+    assert doc.frames["items"]["text"].to_list()[0] == "地区生产总值增长7.5%。"
+
+
+def test_bare_units_in_brackets_with_the_first_listed_rule_lead_first():
+    doc = parse("paren_units_first_leads.txt")
+    assert doc.frames["documents"]["role_rule"][0] == "first_listed_leads"
+    assert roles_by_item(doc) == [
+        ("一/1", {"lead": ["区发改局"]}),
+        ("一/2", {"lead": ["区财政局"]}),
+        ("一/3", {"co": ["区人社局"], "lead": ["区发改局"]}),
+        ("一/4", {"co": ["区文旅局", "区商务局"], "lead": ["区农业农村局"]}),
+    ]
+
+
+def test_role_sentence_at_the_end_of_an_item():
+    doc = parse("role_sentence.txt")
+    assert roles_by_item(doc) == [
+        ("二/1", {"co": ["省交通运输厅", "省能源局"], "lead": ["省发展改革委"]}),
+        ("二/2", {"co": ["省商务厅", "省国资委"], "lead": ["省工信厅"]}),
+        ("二/3", {"responsible": ["省人社厅"]}),
+        ("二/4", {"co": ["省水利厅", "省林业局"], "lead": ["省生态环境厅"]}),
+    ]
+    # the realset's convention: a role sentence stays in the item's text
+    assert doc.frames["items"]["text"].to_list()[1] == "产业协作方案。由省工信厅牵头,省商务厅、省国资委配合。"
+
+
+def test_leaders_from_group_headings_name_first_or_post_first():
+    doc = parse("leader_group_heading.txt")
+    assert leaders(doc) == [["周明"], ["周明"], ["吴刚"], ["吴刚"]]
+    assert roles_by_item(doc) == [
+        ("一/1", {"responsible": ["县财政局"]}),
+        ("一/2", {"responsible": ["县财政局", "县国资中心"]}),
+        ("二/1", {"responsible": ["县文化和旅游局"]}),
+        ("二/2", {"responsible": ["县发改局", "县自然资源和规划局", "通山经济开发区管委会"]}),
+    ]
+
+
+def test_he_between_two_complete_unit_names_separates_them():
+    got = dict(roles_by_item(parse("units_and_spaces.txt")))
+    assert got["一/1"] == {"co": ["市直有关部门", "各县市区人民政府"], "lead": ["市政府办公室"]}
+
+
+def test_a_space_inside_a_unit_name_is_padding():
+    got = dict(roles_by_item(parse("units_and_spaces.txt")))
+    assert got["一/2"] == {"responsible": ["市财政局"]}
+    assert got["一/3"] == {"co": ["市城管执法局", "市财政局", "市自然资源和规划局"], "lead": ["市住建局"]}
