@@ -73,18 +73,19 @@ def test_second_run_skips_unchanged_files_and_strict_fails_on_quarantine(end_to_
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 2  # still quarantined, not re-parsed
 
 
-TRUNCATED = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
+# the heading declares four items, three are printed: an error-level finding (declared_count)
+MISCOUNTED = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
 潜江市人民政府办公室
-一、重点工作
+一、重点工作(共4项)
 1.做强小龙虾产业。(牵头单位:市虾稻产业链专班;责任单位:市农业农村局)
 2.办好龙虾节。(牵头单位:市商务局)
-3.推进城市更新,建设
+3.推进城市更新。(牵头单位:市住建局)
 """
 
 
 def test_a_notice_with_an_error_level_issue_loads_and_strict_fails(tmp_path, cli_env):
     (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "cut.txt").write_text(TRUNCATED, encoding="utf-8")
+    (tmp_path / "raw" / "miscounted.txt").write_text(MISCOUNTED, encoding="utf-8")
     r = run(["run", "--strict", "--warehouse", "w.duckdb"], tmp_path, cli_env)
     assert r.returncode == 1, r.stderr
     assert "1 parsed, 0 quarantined, 1 loaded" in r.stdout
@@ -94,7 +95,7 @@ def test_a_notice_with_an_error_level_issue_loads_and_strict_fails(tmp_path, cli
                                          "(SELECT * FROM quality_issues WHERE severity = 'error')")
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM items").fetchone() == (3,)
-    assert con.execute("SELECT check_name FROM quality_issues WHERE severity = 'error'").fetchall() == [("truncated",)]
+    assert con.execute("SELECT check_name FROM quality_issues WHERE severity = 'error'").fetchall() == [("declared_count",)]
     con.close()
 
 
