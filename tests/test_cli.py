@@ -47,6 +47,21 @@ def end_to_end(tmp_path_factory, prefect_home):
     return work, env, first, second, export
 
 
+def test_items_whose_roles_rest_on_weak_evidence_are_listed_for_review(end_to_end):
+    import csv
+
+    work, _, first, _, _ = end_to_end
+    path = work / "warehouse" / "review" / "low_confidence_items.csv"
+    assert f"fengong: 25 item(s) whose roles rest on weak evidence listed in {path.relative_to(work)}" in first.stdout
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    # the 潜江 2023 table rows whose lead/co cell boundary cannot be seen (ambiguous_cell_boundary)
+    assert {r["source_file"] for r in rows} == {"003_c26dbfc0c5ce5eed.txt"}
+    assert rows[0] == {"source_file": "003_c26dbfc0c5ce5eed.txt", "item": "3", "confidence": "0.5",
+                       "evidence": "co 市水利和湖泊局 [column, as_written]; lead 市生态环境局 [column, as_written]",
+                       "text": rows[0]["text"], "doc_id": rows[0]["doc_id"], "item_id": rows[0]["doc_id"] + "-0003"}
+    assert rows[0]["text"].startswith("加强马昌湖、借粮湖、冯家湖等重要湖泊生态保护修复")
+
+
 def test_run_loads_the_seeds_and_quarantines_bad_files(end_to_end):
     work, _, first, _, _ = end_to_end
     assert first.returncode == 0, first.stderr
