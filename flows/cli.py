@@ -60,7 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{s['quarantined']} quarantined, {s['loaded']} loaded, {s['retired']} retired into {s['warehouse']}\n"
         f"fengong: units: {s['mentions_resolved']}/{s['mentions']} mentions resolved ({share:.1%}), "
         f"{s['units_with_function']}/{s['units']} units with a function ({fshare:.1%}); "
-        f"{s['unresolved']} unresolved name(s) listed in {s['review_file']}"
+        f"{s['unresolved']} unresolved name(s) listed in {s['review_file']}\n"
+        f"fengong: {s['low_confidence']} item(s) whose roles rest on weak evidence listed in "
+        f"{Path(s['review_file']).with_name('low_confidence_items.csv')}"
     )
     print(f"fengong: contracts: {s['rejected_rows']} row(s) rejected in {s['rejected_documents']} document(s) "
           f"(table rejected_rows); {s['error_issues']} error-level quality issue(s) in {s['error_documents']} "

@@ -38,7 +38,7 @@ from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAR
 from transforms import vocab
 from warehouse import load as wh
 from warehouse import marts
-from warehouse.review import review_rows, write_review_file
+from warehouse.review import LOW_CONFIDENCE_COLUMNS, low_confidence_rows, review_rows, write_review_file, write_rows
 
 BATCH_MAX_BYTES = 32 * 2**20  # raw bytes held by one batch, whatever --batch-size says
 HASH_CHUNK = 2**20
@@ -419,6 +419,7 @@ class RunSummary(Counts):
     warehouse: str = ""
     review_file: str | None = None
     unresolved: int = 0
+    low_confidence: int = 0     # items whose roles rest on weak evidence, in review/low_confidence_items.csv
     mentions: int = 0
     mentions_resolved: int = 0
     units: int = 0
@@ -486,6 +487,7 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
                               {"p": present or [""]}).fetchone()[0]
         problems = current_problems(con)
         rows = review_rows(con)
+        weak = low_confidence_rows(con)
         known = {j: [n for (n,) in con.execute(
             "SELECT DISTINCT name FROM units WHERE resolved AND jurisdiction = ?", [j]).fetchall()]
             for j in {r["jurisdiction"] for r in rows}}
@@ -498,10 +500,11 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
         summary = RunSummary(**asdict(c), run_id=run_id, warehouse=str(path), review_file=str(review_path),
                              mentions=cov[0], mentions_resolved=cov[1], units=cov[2], units_with_function=cov[3],
                              still_quarantined=still_q, waited_s=round(lock.waited_s, 2), forced=force, **problems)
-        return summary, rows, known
+        return summary, rows, known, weak
 
-    summary, rows, known = write_transaction(path, f"fengong run ({triggered_by})", work, lock_wait_s, progress)
+    summary, rows, known, weak = write_transaction(path, f"fengong run ({triggered_by})", work, lock_wait_s, progress)
     summary.unresolved = write_review_file(review_path, rows, known)
+    summary.low_confidence = write_rows(review_path.with_name("low_confidence_items.csv"), weak, LOW_CONFIDENCE_COLUMNS)
     summary.seconds = round(time.perf_counter() - t0, 2)
     return summary.as_dict()
 

@@ -22,7 +22,7 @@ def roles_by_item(doc) -> list[tuple[str, dict[str, list[str]]]]:
         roles: dict[str, list[str]] = {}
         for a in asg.filter(asg["item_id"] == it["item_id"]).sort("role", "ord").iter_rows(named=True):
             roles.setdefault(a["role"], []).append(a["mention"])
-        out.append(("/".join(it["parent_nos"] + [it["item_no"]]), roles))
+        out.append(("/".join(it["parent_nos"] + [it["item_no"] or "-"]), roles))
     return out
 
 

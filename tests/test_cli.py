@@ -47,6 +47,21 @@ def end_to_end(tmp_path_factory, prefect_home):
     return work, env, first, second, export
 
 
+def test_items_whose_roles_rest_on_weak_evidence_are_listed_for_review(end_to_end):
+    import csv
+
+    work, _, first, _, _ = end_to_end
+    path = work / "warehouse" / "review" / "low_confidence_items.csv"
+    assert f"fengong: 25 item(s) whose roles rest on weak evidence listed in {path.relative_to(work)}" in first.stdout
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    # the 潜江 2023 table rows whose lead/co cell boundary cannot be seen (ambiguous_cell_boundary)
+    assert {r["source_file"] for r in rows} == {"003_c26dbfc0c5ce5eed.txt"}
+    assert rows[0] == {"source_file": "003_c26dbfc0c5ce5eed.txt", "item": "3", "confidence": "0.5",
+                       "evidence": "co 市水利和湖泊局 [column, as_written]; lead 市生态环境局 [column, as_written]",
+                       "text": rows[0]["text"], "doc_id": rows[0]["doc_id"], "item_id": rows[0]["doc_id"] + "-0003"}
+    assert rows[0]["text"].startswith("加强马昌湖、借粮湖、冯家湖等重要湖泊生态保护修复")
+
+
 def test_run_loads_the_seeds_and_quarantines_bad_files(end_to_end):
     work, _, first, _, _ = end_to_end
     assert first.returncode == 0, first.stderr
@@ -73,18 +88,19 @@ def test_second_run_skips_unchanged_files_and_strict_fails_on_quarantine(end_to_
     assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 2  # still quarantined, not re-parsed
 
 
-TRUNCATED = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
+# the heading declares four items, three are printed: an error-level finding (declared_count)
+MISCOUNTED = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
 潜江市人民政府办公室
-一、重点工作
+一、重点工作(共4项)
 1.做强小龙虾产业。(牵头单位:市虾稻产业链专班;责任单位:市农业农村局)
 2.办好龙虾节。(牵头单位:市商务局)
-3.推进城市更新,建设
+3.推进城市更新。(牵头单位:市住建局)
 """
 
 
 def test_a_notice_with_an_error_level_issue_loads_and_strict_fails(tmp_path, cli_env):
     (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "cut.txt").write_text(TRUNCATED, encoding="utf-8")
+    (tmp_path / "raw" / "miscounted.txt").write_text(MISCOUNTED, encoding="utf-8")
     r = run(["run", "--strict", "--warehouse", "w.duckdb"], tmp_path, cli_env)
     assert r.returncode == 1, r.stderr
     assert "1 parsed, 0 quarantined, 1 loaded" in r.stdout
@@ -94,7 +110,7 @@ def test_a_notice_with_an_error_level_issue_loads_and_strict_fails(tmp_path, cli
                                          "(SELECT * FROM quality_issues WHERE severity = 'error')")
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM items").fetchone() == (3,)
-    assert con.execute("SELECT check_name FROM quality_issues WHERE severity = 'error'").fetchall() == [("truncated",)]
+    assert con.execute("SELECT check_name FROM quality_issues WHERE severity = 'error'").fetchall() == [("declared_count",)]
     con.close()
 
 

@@ -64,12 +64,22 @@ class Node:
         return [a for a in reversed(self.ancestors()) if a.style != "group"]
 
 
-def split_lines(text: str) -> list[Line]:
+def split_lines(text: str, one_line_page: bool = False) -> list[Line]:
+    """The lines of the text. On a page that was saved on one line (`one_line_page`: its line
+    breaks dropped, …。2.下一项…), a long line also breaks before each number marker that follows a
+    sentence end or a closing bracket; on any other page an inner list (…三件事:1.…;2.…) stays whole."""
     out, pos = [], 0
     for raw in text.split("\n"):
-        out.append(Line(raw, pos))
+        if one_line_page and len(raw) >= 200:
+            cuts = [0] + [m.start() for m in _GLUED_MARKER.finditer(raw) if m.start() > 0] + [len(raw)]
+            out += [Line(raw[a:b], pos + a) for a, b in zip(cuts, cuts[1:])]
+        else:
+            out.append(Line(raw, pos))
         pos += len(raw) + 1
     return out
+
+
+_GLUED_MARKER = re.compile(rf"(?<=[。;;!?!?))】\]〕])\s*(?=\d{{1,3}}[、.．﹒]|{CN_DIGITS}、|[((]{CN_DIGITS}[))])")
 
 
 def match_style(line: str) -> tuple[str, str, int] | None:

@@ -26,7 +26,7 @@ from transforms.quality import QualityIssue, quality_checks
 from transforms.roles import (UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
                               phrase_role_part)
 from transforms.formats import document_text
-from transforms.text import normalise_text, simplified_view
+from transforms.text import normalise_text, one_line_page, simplified_view, unfolded_view
 from transforms.units import Resolver
 from transforms import gazetteer
 
@@ -329,8 +329,10 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     data = data if data is not None else text.encode("utf-8")
     doc_id, sha = document_id(data)
     sview = simplified_view(text)
+    one_line = one_line_page(sview) is not None
+    sview = unfolded_view(sview)
     meta = extract_metadata(sview)
-    outline = parse_outline(sview)
+    outline = parse_outline(sview, one_line)
     nodes = outline.nodes
 
     nodes = with_paragraph_items(sview, nodes)

@@ -62,9 +62,9 @@ def split_run_together_items(lines: list[Line]) -> list[Line]:
     return out
 
 
-def parse_outline(text: str) -> Outline:
+def parse_outline(text: str, one_line_page: bool = False) -> Outline:
     cfg = vocab.outline()
-    lines = split_run_together_items(split_lines(text))
+    lines = split_run_together_items(split_lines(text, one_line_page))
     text_end, boiler = len(text), None
     for ln in lines:
         if any(r.search(ln.text.strip()) for r in cfg.boilerplate_res):

@@ -103,3 +103,25 @@ def simplified_view(text: str) -> str:
     if len(converted) == len(text):
         return converted
     return "".join(c if len(c := cc.convert(ch)) == 1 else ch for ch in text)
+
+
+_WHITESPACE_RUN = re.compile(r"[ \t\u3000]+")
+
+
+def one_line_page(text: str, min_chars: int = 200, share: float = 0.6) -> str | None:
+    """The line that holds most of a page saved on one line, else None."""
+    longest = max(text.split("\n"), key=len)
+    return longest if len(longest) >= min_chars and len(longest) >= share * len(text) else None
+
+
+def unfolded_view(text: str, min_chars: int = 200, share: float = 0.6) -> str:
+    """A page saved on one line (its line breaks flattened to spaces) read as lines: when one line
+    holds most of the text, every run of spaces in it becomes line breaks, with exactly the same
+    length, so offsets still point into the stored text. Other pages are returned as they are (a
+    space inside an ordinary line is padding, 市 财政局, not a break)."""
+    longest = one_line_page(text, min_chars, share)
+    if longest is None or not _WHITESPACE_RUN.search(longest):
+        return text
+    at = text.index(longest)
+    unfolded = _WHITESPACE_RUN.sub(lambda m: "\n" * len(m.group()), longest)
+    return text[:at] + unfolded + text[at + len(longest):]

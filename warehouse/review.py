@@ -1,4 +1,5 @@
-"""The reviewer's file: every unit name fengong could not resolve, with context and candidates.
+"""The reviewer's files: every unit name fengong could not resolve, with context and candidates
+(unresolved_units.csv), and every item whose roles rest on weak evidence (low_confidence_items.csv).
 
 A reviewer records a decision by adding a row to transforms/data/reviewed_aliases.csv
 (jurisdiction, alias, canonical, functions, note); the next run applies it.
@@ -73,3 +74,36 @@ def write_review_file(path: Path, rows: list[dict], known_by_jurisdiction: dict[
             w.writerow({**{k: r.get(k) for k in COLUMNS}, "candidates": candidates(r["mention"], known)})
     tmp.replace(path)
     return len(seen)
+
+
+LOW_CONFIDENCE_COLUMNS = ["source_file", "item", "confidence", "evidence", "text", "doc_id", "item_id"]
+LOW_CONFIDENCE = """
+SELECT d.source_file, array_to_string(list_append(i.parent_nos, coalesce(i.item_no, '-')), '/') AS item,
+       i.confidence,
+       (SELECT string_agg(a.role || ' ' || a.mention || ' [' || a.cue || ', ' || a.rule || ']', '; ' ORDER BY a.role, a.ord)
+        FROM assignments a WHERE a.doc_id = i.doc_id AND a.item_id = i.item_id) AS evidence,
+       left(i.text, 60) AS text, i.doc_id, i.item_id
+FROM items i JOIN documents d USING (doc_id)
+WHERE i.confidence < ? AND d.retired_at IS NULL
+ORDER BY d.source_file, i.seq
+"""
+
+
+def low_confidence_rows(con) -> list[dict]:
+    """Items of the current documents whose roles rest on evidence below roles.yaml low_confidence
+    (a bare list, a table row whose cell boundary could not be seen, no unit at all)."""
+    rel = con.execute(LOW_CONFIDENCE, [vocab.roles().low_confidence])
+    cols = [c[0] for c in rel.description]
+    return [dict(zip(cols, r)) for r in rel.fetchall()]
+
+
+def write_rows(path: Path, rows: list[dict], columns: list[str]) -> int:
+    """A CSV written whole or not at all (a temporary file, then os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows({k: r.get(k) for k in columns} for r in rows)
+    tmp.replace(path)
+    return len(rows)
