@@ -68,3 +68,9 @@ def test_paragraphs_that_end_with_their_own_units_are_unnumbered_items():
         ("市发改委", "responsible", "verb", "none", 0.9),
         ("市交通局", "responsible", "verb", "none", 0.9),
     ]
+
+
+def test_regression_prose_in_a_bracket_that_mentions_a_unit_is_not_a_unit_list():
+    # 以下简称… / 具体由… name a function but open like prose: not a bare list of units
+    body = "1.设立城市更新办公室。(以下简称市更新办)\n2.完善财政制度。(具体由市财政局)\n3.推进城市更新。(市住建局)\n"
+    assert evidence(body) == [("市住建局", "lead", "bracket", "single_unit", 0.8)]

@@ -230,10 +230,6 @@ def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]]
     return out
 
 
-def item_mentions_of(item_mentions: list[tuple], item_id: str) -> list[tuple]:
-    return [t for t in item_mentions if t[0] == item_id]
-
-
 def item_confidence(cues: list[str], ambiguous: bool) -> float:
     """How sure the item's roles are: the weakest cue behind them (roles.yaml cue_confidence), halved
     when a table row's cell boundary could not be seen; 0 for an item that names no unit."""
@@ -266,8 +262,9 @@ def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
         if not n.is_leaf or n.style in ("row", "group"):
             continue
         line_end = text.find("\n", n.body_start)
-        if line_end < 0 or line_end >= n.end or line_role_part(text, n.body_start, line_end):
-            continue
+        if line_end < 0 or line_end >= n.end or sum(1 for ln in text[line_end:n.end].split("\n") if ln.strip()) < 2 \
+                or line_role_part(text, n.body_start, line_end):
+            continue  # fewer than two paragraphs under the heading line, or the line has roles itself
         paras, pos = [], line_end + 1
         for line in text[line_end + 1:n.end].split("\n"):
             if line.strip():
@@ -348,8 +345,10 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
 
+    heading_leads = {id(n): group_lead(sview, n) for n in nodes if not n.is_leaf}
     for n in nodes:  # the lead a heading names for the work beneath it: (一)省监察厅牵头的工作
-        group = next((g for a in [n, *n.ancestors()] if (g := group_lead(sview, a))), None)
+        group = group_lead(sview, n) if n.is_leaf and n.style != "row" else None
+        group = group or next((heading_leads[id(a)] for a in n.ancestors() if heading_leads.get(id(a))), None)
         if group is not None and n.is_leaf and n.style != "row":
             d = drafts[id(n)]
             if d.role is None:
@@ -415,6 +414,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     doc_aliases: dict[str, str] = {}
     item_mentions: list[tuple[str, str, int, Mention, bool, str, str]] = []  # item_id, role, ord, mention, inherited, cue, rule
     confidence: dict[str, float] = {}
+    leader_of: dict[int, tuple[str, int, int] | None] = {}  # the leader each heading names, once per heading
 
     overall_of: dict[int, list[Mention]] = {}
     for n in section_nodes:
@@ -445,9 +445,9 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             issues.append(QualityIssue(doc_id, item_id, "warning", "ambiguous_cell_boundary",
                                        f"row {n.no}: no glue between the lead and co cells; took the first unit as lead"))
         # overall leads inherited from group headings
-        for anc in n.ancestors():
-            for o, m in enumerate(overall_of.get(id(anc), []), 1):
-                item_mentions.append((item_id, "overall_lead", o, m, True, "group", "as_written"))
+        inherited_here = [(item_id, "overall_lead", o, m, True, "group", "as_written")
+                          for anc in n.ancestors() for o, m in enumerate(overall_of.get(id(anc), []), 1)]
+        item_mentions += inherited_here
         if d.role is None:
             continue
         labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role in UNIT_ROLES]
@@ -461,15 +461,19 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 for al in m.aliases:
                     doc_aliases[al] = m.mention
         counters: dict[str, int] = {}
+        cues = [cue for *_, cue, _ in inherited_here]
         for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from):
             counters[r] = counters.get(r, 0) + 1
             item_mentions.append((item_id, r, counters[r], m, v.inherited, cue, rule))
-        confidence[item_id] = item_confidence([cue for *_, cue, _ in item_mentions_of(item_mentions, item_id)],
-                                              d.ambiguous)
+            cues.append(cue)
+        confidence[item_id] = item_confidence(cues, d.ambiguous)
         o = 0
         if not any(v.role == "leader" for v in d.role.values):  # the leader a heading above names
             for anc in n.ancestors():
-                found = heading_leader(sview, anc.body_start, anc.body_start + len(heading_title(sview, anc)) + 1)
+                if id(anc) not in leader_of:
+                    leader_of[id(anc)] = heading_leader(sview, anc.body_start,
+                                                        anc.body_start + len(heading_title(sview, anc)) + 1)
+                found = leader_of[id(anc)]
                 if found:
                     o += 1
                     leader_rows.append({"doc_id": doc_id, "item_id": item_id, "ord": o, "name": found[0],

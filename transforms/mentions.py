@@ -114,6 +114,8 @@ def _space_separates(s: str, start: int, i: int) -> bool:
 def _split_he(p: _Piece) -> list[_Piece]:
     """'省直有关部门和各市人民政府': 和 between a complete name and one that opens like a unit is a
     list separator; inside a name (经济和信息化委, 住房和城乡建设局) it is not."""
+    if "和" not in p.text and "及" not in p.text:
+        return [p]
     g = vocab.grammar()
     for m in re.finditer("和|及", p.text):
         at = m.start()

@@ -126,9 +126,18 @@ def looks_like_units(value: str, strict: bool = False, cued: bool = False) -> bo
             continue  # 县民政、司法局: 县民政局、县司法局
         if len(p) < 3 or not has_suffix(p):
             return False
-        if not _LEVEL_OPENING.match(p) and (strict or not functions_of(p)):
+        if not _LEVEL_OPENING.match(p) and (strict or not _names_function(p)):
             return False
     return True
+
+
+def _names_function(piece: str) -> bool:
+    """财政部, 发改局, 中央农办: a name that opens with a function (or a dictionary alias), possibly after
+    a place's name (宁波化工区管委会); not prose that merely contains one (以下简称市发改委)."""
+    from transforms.mentions import starts_with_function
+    from transforms.units import functions_of
+
+    return starts_with_function(piece) or (bool(functions_of(piece)) and not piece.startswith(vocab.roles().prose_openers))
 
 
 def _suffix_written_once(piece: str, rest: list[str]) -> bool:
@@ -257,7 +266,11 @@ def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
     end = a + len(block[a:b].rstrip(" 。.;;"))
     if end <= a:
         return None
-    if block[end - 1] in ROLE_CLOSERS:
+    closed = block[end - 1] in ROLE_CLOSERS
+    if not closed and not vocab.roles().phrase_verb_re.search(block, max(a, end - 12), end) \
+            and not vocab.roles().joint_verb_re.search(block, a, end):
+        return None  # a role phrase ends with a bracket or a verb (…牵头 / …负责完成), or joins (X会同Y…)
+    if closed:
         opener = next((o for o, c in matched_brackets(block[a:end]).items() if c == end - 1 - a), None)
         if opener is not None:
             values = phrase_values(block, a + opener + 1, end - 1, base, bare=True)

@@ -51,6 +51,7 @@ class Roles:
     cue_confidence: dict[str, float]
     low_confidence: float
     group_lead_heading_re: re.Pattern
+    prose_openers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def roles() -> Roles:
         cue_confidence={k: float(v) for k, v in d["cue_confidence"].items()},
         low_confidence=float(d["low_confidence"]),
         group_lead_heading_re=re.compile(d["group_lead_heading"]),
+        prose_openers=tuple(d["prose_openers"]),
     )
 
 
