@@ -331,9 +331,7 @@ def test_cell_per_line_table_with_blank_lines_and_a_heading_row():
     pytest.param("cell_per_line_cut_last_row.txt", CELL_PER_LINE_ROWS, id="cell_per_line_table_cut_inside_its_last_row",
                  marks=pytest.mark.xfail(strict=True, reason="the row cut inside its task cell is loaded as item 4 with "
                                          "the lead of row 3 (市住房城乡建设局); documents.incomplete stays False")),
-    pytest.param("p37_phrase_variants_cut_in_brackets.txt", P37_ROWS, id="phrase_cut_inside_its_brackets",
-                 marks=pytest.mark.xfail(strict=True, reason="the item cut after '(市住建局牵头,' is loaded as item 一/8 "
-                                         "with lead 市住建局 although its co units are cut off; documents.incomplete False")),
+    pytest.param("p37_phrase_variants_cut_in_brackets.txt", P37_ROWS, id="phrase_cut_inside_its_brackets"),
 ])
 def test_an_item_cut_off_at_the_end_is_dropped_and_the_notice_marked_incomplete(name, rows):
     doc = parse(name)
