@@ -328,9 +328,8 @@ def test_cell_per_line_table_with_blank_lines_and_a_heading_row():
 
 
 @pytest.mark.parametrize("name, rows", [
-    pytest.param("cell_per_line_cut_last_row.txt", CELL_PER_LINE_ROWS, id="cell_per_line_table_cut_inside_its_last_row",
-                 marks=pytest.mark.xfail(strict=True, reason="the row cut inside its task cell is loaded as item 4 with "
-                                         "the lead of row 3 (市住房城乡建设局); documents.incomplete stays False")),
+    # regression: the row cut inside its task cell was loaded as item 4 with the lead of row 3
+    pytest.param("cell_per_line_cut_last_row.txt", CELL_PER_LINE_ROWS, id="cell_per_line_table_cut_inside_its_last_row"),
     pytest.param("p37_phrase_variants_cut_in_brackets.txt", P37_ROWS, id="phrase_cut_inside_its_brackets"),
 ])
 def test_an_item_cut_off_at_the_end_is_dropped_and_the_notice_marked_incomplete(name, rows):
@@ -355,9 +354,8 @@ def test_state_council_notice_cut_off_after_a_new_sub_heading():
     assert "一/二/5" in warnings(doc, "truncated_item_dropped")[0]
 
 
-@pytest.mark.xfail(strict=True, reason="a page footer (【打印本页】【关闭窗口】) after the last item joins its text, and "
-                                       "the notice is reported truncated (error: ends inside item 一/8, before its units)")
-def test_page_footer_after_the_last_item_is_not_part_of_it():
+def test_regression_page_footer_after_the_last_item_is_not_part_of_it():
+    # the footer joined the last item's text and the notice was reported truncated
     doc = parse("p01_phrase_prose_footer.txt")
     assert doc.frames["items"]["text"].to_list()[-1] == "推进城乡融合发展(城乡统筹,区域协同)"
     assert warnings(doc, "truncated") == []
@@ -384,9 +382,8 @@ def test_notice_cut_off_inside_its_last_item_loads_the_items_before_it():
         "the items before it are loaded"]
 
 
-@pytest.mark.xfail(strict=True, reason="a notice cut inside a role label ('责任单') after a complete lead loads the "
-                                       "cut item 一/3 with lead ['市生态环境局', '责任单']; documents.incomplete False")
-def test_notice_cut_off_inside_a_role_label():
+def test_regression_notice_cut_off_inside_a_role_label():
+    # the cut item 一/3 was loaded with lead ['市生态环境局', '责任单']
     doc = parse("cut_inside_a_role_label.txt")
     assert roles_by_item(doc) == [
         ("一/1", {"co": ["市自然资源和规划局"], "lead": ["市发改委"]}),

@@ -188,15 +188,27 @@ CLOSERS = "。;;!?!?))】]」』"
 
 
 def cut_off(text: str, d: ItemDraft) -> bool:
-    """Is this (the last) item cut off by the end of the page? It is when it names no unit, or a
-    label with nothing after it, and its text stops without a sentence end. (An item that runs to
-    the end of the page with its units is kept: a last table row ends with a unit name either way.)"""
-    units = [v for v in d.role.values if v.role in UNIT_ROLES] if d.role else []
+    """Is this (the last) item cut off by the end of the page? It is when
+    - it names no unit of its own (none, only empty cells read as merged with the row above, or a
+      label with nothing after it) and its text stops without a sentence end;
+    - its last unit cell stops after a level character (区);
+    - its role part opens a bracket that the page never closes ((牵头单位:市生态环境局;责任单).
+    An item that runs to the end of the page with its units is kept otherwise: a last table row
+    ends with a unit name either way."""
+    # cells inherited because they were empty (a flattened table) are no evidence the row is whole
+    units = [v for v in d.role.values if v.role in UNIT_ROLES and not (v.inherited and d.node.guessed_merge)] \
+        if d.role else []
     end = d.role.end if d.role else d.text_end
     last = text[:end].rstrip()[-1:]
     if units and len(re.split(r"[、,,;;\s]+", units[-1].value.strip())[-1]) < 2:
-        return True  # the last unit cell stops after a level character: 区
+        return True
+    if d.role and d.role.start < len(text) and text[d.role.start] in ROLE_OPENERS and not text[end:].strip() \
+            and text[end - 1:end] not in CLOSERS:
+        return True
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
+
+
+ROLE_OPENERS = "((〔【["
 
 
 def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool):
