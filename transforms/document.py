@@ -384,6 +384,11 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if bears_roles(n) or any(s.is_leaf and bears_roles(s) for s in sibs):
             item_nodes.append(n)
     dropped = item_nodes.pop() if item_nodes and cut_off(sview, drafts[id(item_nodes[-1])]) else None
+    if dropped is None and item_nodes:  # the page stops in a leaf after the last item (a new sub-heading's first item)
+        tail = next((n for n in reversed(nodes) if n.is_leaf and n.run == item_nodes[-1].run), None)
+        if tail is not None and tail.start > item_nodes[-1].start and not sview[tail.end:].strip() \
+                and cut_off(sview, drafts[id(tail)]):
+            dropped = tail
     if not item_nodes:
         raise NoItemsFound(
             "no numbered items with responsible units (牵头单位/责任单位 or a unit table) were found"
