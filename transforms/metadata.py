@@ -11,6 +11,10 @@ import cn2an
 from transforms import gazetteer, vocab
 
 HEAD_CHARS = 3000
+# how much of the body is read for place names: the notice names its own place early (title,
+# addressees, preamble, first items): on the 1,000-notice corpus 10,000 characters pick the same place
+# as 20,000 for every notice (6,000: 2 differ), at half the scan (4% of a parse)
+BODY_CHARS = 10000
 _SP = r"[ \n]*"
 
 
@@ -162,7 +166,7 @@ def extract_metadata(text: str) -> Metadata:
     index_m = _INDEX.search(head)
 
     level_hint = issuer[0] if issuer and issuer[0] in "省市区县州" else ""
-    place = gazetteer.find_jurisdiction(title or "", issuer or "", text[:20000], level_hint)
+    place = gazetteer.find_jurisdiction(title or "", issuer or "", text[:BODY_CHARS], level_hint)
     kind = doc_kind(title or "", text)
     if kind == "fyp":
         period = plan_period((title or "") + "\n" + text[:HEAD_CHARS]) or (None, None)
