@@ -407,7 +407,7 @@ def _is_party(name: str, tax) -> bool:
 def standalone_names(values: list[str]) -> set[str]:
     """Unit-like names written on their own (between separators) in a document: the lexicon."""
     names: set[str] = set()
-    for v in values:
+    for v in set(values):  # a notice repeats its unit lists
         for p in _tokenise(v, 0):
             c = _clean(p)
             if c and has_suffix(c.text) and len(c.text) <= 16:

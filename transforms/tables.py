@@ -411,6 +411,8 @@ def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
     """A header row of a table with visible cells at lines[i]: (the grid, the index after the header)."""
     ln = lines[i]
     t = ln.text.strip()
+    if not any(w in t for w in NO_WORDS) and not any(w in t for w in vocab.outline().task_header_words):
+        return None  # every header names its number column or its task column
     if PIPE.search(t):
         cols = cell_header([text[a:b] for a, b in pipe_cells(ln.text, ln.start)])
         if not cols:
