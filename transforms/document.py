@@ -431,6 +431,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
 
     item_rows, asg_rows, leader_rows, issues = [], [], [], []
     starred_text = any(m in sview for m in vocab.roles().lead_markers)
+    kind_under: dict[int, tuple[str, str | None]] = {}
     if dropped is not None:
         where = "/".join([x.no for x in dropped.numbered_ancestors()] + [dropped.no or "(unnumbered)"])
         issues.append(QualityIssue(doc_id, None, "warning", "truncated_item_dropped",
@@ -456,7 +457,9 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for k, n in enumerate(item_nodes):
         d = drafts[id(n)]
         item_id = f"{doc_id}-{k + 1:04d}"
-        kind, binding = item_kind_and_binding(sview, n)
+        if id(n.parent) not in kind_under:  # it depends on the headings above only: once per parent
+            kind_under[id(n.parent)] = item_kind_and_binding(sview, n)
+        kind, binding = kind_under[id(n.parent)]
         end = d.role.end if d.role else d.text_end
         parent_sid = next((sec_id_of[id(a)] for a in n.ancestors() if id(a) in sec_id_of), None)
         item_rows.append({
