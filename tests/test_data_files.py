@@ -31,11 +31,12 @@ def test_role_labels_map_to_known_roles():
                                                   "phrase", "deadline"}
 
 
-def test_role_phrases_map_to_unit_roles_and_sentences_name_units_and_verb():
+def test_role_verbs_map_to_unit_roles_and_cues_have_a_weight():
     roles = vocab.roles()
     assert set(roles.phrase_verbs.values()) <= {"lead", "co", "co_or_responsible"}
-    for rx in roles.sentence_res:
-        assert set(rx.groupindex) == {"units", "verb"}, rx.pattern
+    assert set(roles.cue_confidence) == {"label", "column", "star", "verb", "group", "bracket"}
+    assert all(0 < w <= 1 for w in roles.cue_confidence.values())
+    assert roles.group_lead_heading_re.match("省监察厅牵头的工作").group("units") == "省监察厅"
 
 
 def test_regexes_in_the_data_compile():

@@ -246,14 +246,6 @@ def phrase_role_part(block: str, base: int = 0) -> RolePart | None:
         if found:
             return found
         pos += len(line) + 1
-    for rx in vocab.roles().sentence_res:
-        for m in rx.finditer(block):
-            if block[m.end():].strip(" \n。.;;"):
-                continue  # only as the item's last sentence: the text after it would be lost
-            values = phrase_values(block, m.start("units"), m.end("verb"), base)
-            if values:
-                stop = m.end() + (1 if block[m.end():m.end() + 1] in ("。", ".") else 0)
-                return RolePart(base + m.start(), base + stop, values, inline=True)
     return None
 
 
@@ -276,8 +268,7 @@ def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
             values = phrase_values(block, a + opener + 1, end - 1, base, bare=True)
             if values:
                 return RolePart(base + a + opener, base + end, values)
-    sentence = max(block.rfind(t, a, end) for t in "。;;") + 1 or a
-    sentence = max(sentence, a)
+    sentence = max([a] + [block.rfind(t, a, end) + 1 for t in "。;;"])  # the line's last sentence
     starts = sorted({m.end() for m in _PAUSE.finditer(block, sentence, end)}
                     | {sentence + k + 1 for k, ch in enumerate(block[sentence:end]) if ch == "由"})
     for k in starts:

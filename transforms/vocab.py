@@ -46,7 +46,6 @@ class Roles:
     phrase_verb_re: re.Pattern
     phrase_openers: tuple[str, ...]
     deadline_clause_re: re.Pattern
-    sentence_res: tuple[re.Pattern, ...]
     joint_verb_re: re.Pattern
     cue_confidence: dict[str, float]
     low_confidence: float
@@ -119,7 +118,6 @@ def roles() -> Roles:
         phrase_verb_re=re.compile(f"(?P<verb>{_alternation(d['phrase_verbs'])})(?:{_alternation(d['phrase_verb_tails'])})?$"),
         phrase_openers=tuple(d["phrase_openers"]),
         deadline_clause_re=re.compile(d["deadline_clause"]),
-        sentence_res=tuple(re.compile(p) for p in d["sentences"]),
         joint_verb_re=re.compile(_alternation(d["joint_verbs"])),
         cue_confidence={k: float(v) for k, v in d["cue_confidence"].items()},
         low_confidence=float(d["low_confidence"]),
