@@ -23,7 +23,7 @@ from transforms.metadata import Metadata, extract_metadata
 from transforms.blocks import Node
 from transforms.outline import heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import (UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
+from transforms.roles import (ROLE_OPENERS, UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
                               phrase_role_part)
 from transforms.formats import document_text
 from transforms.text import normalise_text, one_line_page, simplified_view, unfolded_view
@@ -206,9 +206,6 @@ def cut_off(text: str, d: ItemDraft) -> bool:
             and text[end - 1:end] not in CLOSERS:
         return True
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
-
-
-ROLE_OPENERS = "((〔【["
 
 
 def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool,

@@ -9,7 +9,8 @@ from transforms import vocab
 from transforms.mentions import has_suffix, is_collective, matched_brackets
 
 DELIMITERS = "((〔【[;;,,。.\n 、"
-ROLE_CLOSERS = "))〕】]"  # brackets that may close an item's role part
+ROLE_OPENERS = "((〔【["  # brackets that may open an item's role part
+ROLE_CLOSERS = "))〕】]"  # and close it
 UNIT_ROLES = ("overall_lead", "lead", "co", "co_or_responsible", "responsible")
 _UNIT_OPENING = re.compile(r"[省市区县州旗各团“\"]|人行|人民银行|中国|国家|中共")
 
