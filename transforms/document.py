@@ -23,8 +23,8 @@ from transforms.metadata import Metadata, extract_metadata
 from transforms.blocks import Node
 from transforms.outline import heading_title, parse_outline
 from transforms.quality import QualityIssue, quality_checks
-from transforms.roles import (ROLE_OPENERS, UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part, looks_like_units,
-                              phrase_role_part)
+from transforms.roles import (ROLE_OPENERS, UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part,
+                              looks_like_units, phrase_role_part)
 from transforms.formats import document_text
 from transforms.text import normalise_text, one_line_page, simplified_view, unfolded_view
 from transforms.units import Resolver
