@@ -74,3 +74,19 @@ def test_regression_prose_in_a_bracket_that_mentions_a_unit_is_not_a_unit_list()
     # 以下简称… / 具体由… name a function but open like prose: not a bare list of units
     body = "1.设立城市更新办公室。(以下简称市更新办)\n2.完善财政制度。(具体由市财政局)\n3.推进城市更新。(市住建局)\n"
     assert evidence(body) == [("市住建局", "lead", "bracket", "single_unit", 0.8)]
+
+
+def test_units_named_as_the_lead_or_co_units_by_wei():
+    assert evidence("1.推进城市更新。(市住建局为牵头单位,市财政局、市自然资源局为配合单位)\n") == [
+        ("市财政局", "co", "verb", "as_written", 0.9),
+        ("市自然资源局", "co", "verb", "as_written", 0.9),
+        ("市住建局", "lead", "verb", "as_written", 0.9),
+    ]
+
+
+def test_regression_a_clause_that_names_a_role_is_not_a_unit():
+    # 市住建局为牵头单位 ended like a unit (单位) and was read as one unit of a bare list
+    from transforms.roles import looks_like_units
+
+    assert not looks_like_units("市住建局为牵头单位")
+    assert looks_like_units("各牵头单位")

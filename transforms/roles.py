@@ -121,6 +121,8 @@ def looks_like_units(value: str, strict: bool = False, cued: bool = False) -> bo
     if cued and len(parts) > 1 and all(len(p) >= 2 and (has_suffix(p) or is_collective(p)) for p in parts):
         return any(looks_like_units(p) for p in parts)
     for i, p in enumerate(parts):
+        if p.endswith(_role_words()) and p[0] != "各" and len(p) > 4:
+            return False  # 市住建局为牵头单位: a sentence that names a role, not a unit (各牵头单位 is one)
         if is_collective(p) and len(p) >= 2:
             continue
         if not has_suffix(p) and _suffix_written_once(p, parts[i + 1:]):
@@ -130,6 +132,11 @@ def looks_like_units(value: str, strict: bool = False, cued: bool = False) -> bo
         if not _LEVEL_OPENING.match(p) and (strict or not _names_function(p)):
             return False
     return True
+
+
+def _role_words() -> tuple[str, ...]:
+    """The role labels that end like a unit name (牵头单位, 配合部门…)."""
+    return tuple(w for w in vocab.roles().labels if w.endswith(("单位", "部门")))
 
 
 def _names_function(piece: str) -> bool:
