@@ -174,30 +174,74 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Read-only SQL against the warehouse. Parameters are passed to DuckDB, never formatted in."""
-    con = _open_read_only(args.warehouse)
-    if con is None:
+    import duckdb
+
+    from warehouse.load import WarehouseError
+    from warehouse.query import Refused, check_statements, open_for_queries, refusal
+
+    try:
+        con = open_for_queries(args.warehouse, allow_files=args.allow_files)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
         return 2
     query = args.query if args.query != "-" else sys.stdin.read()
     try:
+        check_statements(con, query, args.allow_files)
         rel = con.execute(query, args.param or None)
         cols = [d[0] for d in rel.description] if rel.description else []
         rows = rel.fetchall()
-    except Exception as e:  # duckdb errors: show them plainly
-        print(f"fengong: query failed: {e}", file=sys.stderr)
+    except Refused as e:
+        print(f"fengong: refused: {e}", file=sys.stderr)
+        return 1
+    except duckdb.Error as e:
+        why = refusal(e)
+        print(f"fengong: refused: {why}" if why else f"fengong: query failed: {e}", file=sys.stderr)
         return 1
     finally:
         con.close()
-    if args.csv:
+    write_rows(cols, rows, "json" if args.json else "csv" if args.csv else "text", sys.stdout)
+    return 0
+
+
+def _jsonable(v):
+    """A value for json.dumps: dates and times in ISO 8601, decimals and UUIDs as text, bytes as hex."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _cell(v) -> str:
+    """One value as text: lists and structs as JSON (so a list reads as a list), None as empty."""
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(v, ensure_ascii=False, default=_jsonable)
+    return str(v)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
+def write_rows(cols: list[str], rows: list[tuple], fmt: str, out) -> None:
+    """`fengong sql` output. text: tab-separated, one row per line (a backslash, newline, tab or carriage
+    return in a value is written as backslash-backslash, backslash-n, -t, -r); csv: RFC 4180 by the csv
+    module (a value with a comma, quote or newline is quoted); json: JSON Lines, one object per row.
+    Lists and structs are written as JSON in text and csv."""
+    if fmt == "json":
+        for r in rows:
+            out.write(json.dumps(dict(zip(cols, r)), ensure_ascii=False, default=_jsonable) + "\n")
+    elif fmt == "csv":
         import csv
 
-        w = csv.writer(sys.stdout)
+        w = csv.writer(out, lineterminator="\n")
         w.writerow(cols)
-        w.writerows(rows)
+        w.writerows([_cell(v) for v in r] for r in rows)
     else:
-        print("\t".join(cols))
+        out.write("\t".join(c.translate(_ESCAPES) for c in cols) + "\n")
         for r in rows:
-            print("\t".join("" if v is None else str(v) for v in r))
-    return 0
+            # JSON (lists, structs) holds no raw newline or tab: not escaped twice
+            out.write("\t".join(_cell(v) if isinstance(v, (list, tuple, dict)) else _cell(v).translate(_ESCAPES)
+                                 for v in r) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,11 +306,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
                        description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "
-                                   "Use $1, $2 … placeholders with --param; values are never formatted into SQL.")
+                                   "Use $1, $2 … placeholders with --param; values are never formatted into SQL. "
+                                   "The query reaches the warehouse and its Parquet export folder "
+                                   "(<warehouse folder>/parquet, read_parquet) and nothing else: no other file, "
+                                   "COPY, ATTACH, EXPORT, INSTALL or LOAD, unless --allow-files. "
+                                   "Output: tab-separated text, one row per line (newline, tab and backslash in a "
+                                   "value escaped as \\n, \\t, \\\\; lists as JSON), or --csv, or --json. "
+                                   "Exit 0, 1 when the query fails or is refused, 2 when there is no warehouse.")
     s.add_argument("query")
     s.add_argument("--param", action="append", help="a query parameter (repeatable)")
     s.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
-    s.add_argument("--csv", action="store_true", help="print CSV instead of tab-separated text")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true",
+                     help="print CSV (RFC 4180: a value holding a comma, quote or newline is quoted)")
+    fmt.add_argument("--json", action="store_true",
+                     help="print JSON Lines: one JSON object per row, keyed by column name (for jq)")
+    s.add_argument("--allow-files", action="store_true",
+                   help="let the query read and write files anywhere you may (read_csv of your own file, "
+                        "COPY … TO a CSV, ATTACH); by default it reaches only the warehouse and its Parquet "
+                        "export folder (<warehouse folder>/parquet), read-only")
     s.set_defaults(func=cmd_sql)
     return p
 
