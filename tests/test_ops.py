@@ -445,6 +445,52 @@ def test_regression_a_link_to_a_folder_in_raw_broke_the_listing(tmp_path):
     assert [(name, linked) for _, name, linked in steps.list_raw(raw)] == [("b.txt", True), ("sub/a.txt", False)]
 
 
+def test_a_file_name_that_is_not_utf8_is_quarantined_naming_it_and_the_other_files_load(project):
+    """A name copied from a GBK zip or share (工作.txt in GBK bytes): os.scandir hands it over with lone
+    surrogates, which stopped every run in clear_quarantine. Now the file is quarantined under its
+    name with the bad bytes escaped, the reason says how to rename it, the other files load, and the
+    next runs skip it until it is renamed; then it loads."""
+    raw = project / "raw"
+    bad = os.path.join(os.fsencode(raw), b"\xb9\xa4\xd7\xf7.txt")
+    with open(bad, "wb") as fh:
+        fh.write(NOTICE.encode("utf-8"))
+    add_notice(project, "good.txt", NOTICE.replace("2024年", "2025年"))
+    summary, said = run(project)
+    assert {k: summary[k] for k in ("new_files", "quarantined", "loaded", "still_quarantined")} == {
+        "new_files": 2, "quarantined": 1, "loaded": 1, "still_quarantined": 1}
+    shown = "\\xb9\\xa4\\xd7\\xf7.txt"
+    reason = (f"the file name {shown} is not valid UTF-8 (it was written in another encoding; read as GBK it is "
+              "'工作.txt'); rename it to UTF-8, e.g. `convmv -f gbk -t utf-8 --notest -r raw/`, and the next run loads it")
+    assert f"QUARANTINED {shown} [read]: {reason}" in said
+    assert query(project, "SELECT source_file, stage, reason FROM quarantine") == [(shown, "read", reason)]
+    assert "good.txt" in items_per_file(project)
+    again, said = run(project)  # later runs work, and leave it quarantined
+    assert {k: again[k] for k in ("skipped", "quarantined", "still_quarantined")} == {
+        "skipped": 7, "quarantined": 0, "still_quarantined": 1}
+    os.rename(bad, raw / "工作.txt")
+    fixed, _ = run(project)
+    assert (fixed["new_files"], fixed["loaded"], fixed["still_quarantined"]) == (1, 1, 0)
+    assert query(project, "SELECT count(*) FROM quarantine") == [(0,)]
+
+
+def test_links_to_folders_in_raw_are_counted_and_said_not_followed(project, tmp_path):
+    elsewhere = tmp_path / "more notices"
+    elsewhere.mkdir()
+    (elsewhere / "x.txt").write_text(NOTICE, encoding="utf-8")
+    (project / "raw" / "more").symlink_to(elsewhere)
+    (project / "raw" / "sub").mkdir()
+    (project / "raw" / "sub" / "loop").symlink_to(project / "raw")
+    summary, said = run(project)
+    assert summary["files_seen"] == 5 and summary["new_files"] == 0
+    assert said[1] == (f"2 link(s) to a folder in {project / 'raw'} not followed (a link can lead back into raw/ or "
+                       "to / and loop): more, sub/loop; copy or move the folder into raw/, or run with --raw "
+                       "pointing at it")
+    (project / "raw" / "more").unlink()
+    (project / "raw" / "sub" / "loop").unlink()
+    _, said = run(project)
+    assert not any("not followed" in line for line in said)
+
+
 def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):
     add_notice(project)
     real = ops.sha256_file
