@@ -165,14 +165,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from warehouse.load import WarehouseError
 
     try:
-        docs = prune(args.warehouse, dry_run=args.dry_run, lock_wait_s=args.wait)
+        p = prune(args.warehouse, dry_run=args.dry_run, lock_wait_s=args.wait)
     except WarehouseError as e:
         print(f"fengong: {e}", file=sys.stderr)
         return 2
     verb = "would delete" if args.dry_run else "deleted"
-    for doc_id, name, retired_at in docs:
+    for doc_id, name, retired_at in p.documents:
         print(f"fengong: {verb} {name} ({doc_id}, retired {retired_at:%Y-%m-%d %H:%M})")
-    print(f"fengong: {verb} {len(docs)} retired document(s)" + ("" if docs else " (nothing is retired)"))
+    rows = {t: n for t, n in p.rows.items() if n}
+    print(f"fengong: {verb} {len(p.documents)} retired document(s) and {len(p.names)} retired file name(s)"
+          + (f": {sum(rows.values())} row(s): " + ", ".join(f"{t} {n}" for t, n in rows.items()) if rows
+             else " (nothing is retired)"))
     return 0
 
 

@@ -632,32 +632,40 @@ def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, pa
 
 # ── prune ───────────────────────────────────────────────────────────────────────────────────────
 
+@dataclass
+class Pruned:
+    """What a prune deleted (or, dry run, would delete)."""
+    documents: list[tuple] = field(default_factory=list)  # (doc_id, source_file, retired_at)
+    names: list[str] = field(default_factory=list)        # retired file names (document_files rows)
+    rows: dict[str, int] = field(default_factory=dict)    # rows per table
+
+
 def prune(warehouse: str = DEFAULT_WAREHOUSE, dry_run: bool = False, lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
-          progress: Callable = _progress) -> list[tuple]:
-    """Delete retired documents (every row in every document table, in one transaction).
-    Returns (doc_id, source_file, retired_at) of what was (or, with dry_run, would be) deleted."""
+          progress: Callable = _progress) -> Pruned:
+    """Delete retired documents (every row in every document table) and retired file names, in one
+    transaction. Returns what was (or, with dry_run, would be) deleted, counted by the deletes themselves."""
     path = Path(warehouse)
     if not path.exists():
         raise wh.WarehouseError(f"no warehouse at {path}; run `fengong run` first")
     if dry_run:
         con = wh.connect(path, read_only=True)
         try:
-            return wh.retired_documents(con)
+            return Pruned(wh.retired_documents(con), wh.retired_names(con), wh.retired_rows(con))
         except duckdb.BinderException:  # a warehouse from before retirement existed: nothing is retired
-            return []
+            return Pruned()
         finally:
             con.close()
 
     def work(con, lock: WarehouseLock):
         started = dt.datetime.now()
         listed = wh.retired_documents(con)
-        docs, names = wh.prune_retired(con)
+        docs, names, rows = wh.prune_retired(con)
         _refresh_marts(con, progress)
         wh.record_run(con, {
             "run_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": dt.datetime.now(),
             "command": "prune", "pruned": len(docs), "data_changed": bool(docs or names), "triggered_by": "manual",
             "parser_version": vocab.parser_version(), "host": socket.gethostname(), "pid": os.getpid(),
             "waited_s": round(lock.waited_s, 2)})
-        return listed
+        return Pruned(listed, names, rows)
 
     return write_transaction(path, "fengong prune", work, lock_wait_s, progress)

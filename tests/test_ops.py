@@ -228,14 +228,49 @@ def test_removed_file_is_retired_and_kept_until_prune_deletes_all_its_rows(proje
     assert query(project, "SELECT retired_at IS NOT NULL FROM documents WHERE doc_id = ?", [doc_id]) == [(True,)]
     assert query(project, "SELECT current_documents, retired_documents FROM v_freshness") == [(4, 1)]
 
-    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), dry_run=True)] == [(doc_id, SEEDS[1])]
+    would = ops.prune(str(warehouse_of(project)), dry_run=True)
+    assert [r[:2] for r in would.documents] == [(doc_id, SEEDS[1])]
     assert doc_rows(project, doc_id) == kept  # a dry run changes nothing
-    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), progress=lambda m: None)] == [(doc_id, SEEDS[1])]
+    pruned = ops.prune(str(warehouse_of(project)), progress=lambda m: None)
+    assert [r[:2] for r in pruned.documents] == [(doc_id, SEEDS[1])]
+    assert pruned.rows == would.rows == {**kept, "document_files": 1}  # counted by the deletes, all of them
     assert set(doc_rows(project, doc_id).values()) == {0}
     assert query(project, "SELECT count(*) FROM document_files WHERE source_file = ?", [SEEDS[1]]) == [(0,)]
     assert items_per_file(project) == {k: v for k, v in SEED_ITEMS.items() if k != SEEDS[1]}
     assert query(project, "SELECT command, pruned, data_changed FROM runs ORDER BY started_at DESC LIMIT 1") == [
         ("prune", 1, True)]
+
+
+def test_fengong_prune_prints_the_rows_it_removed(project, capsys, monkeypatch):
+    """It printed the retired documents only: a name removed from raw/ whose content is still there
+    under another name was deleted from document_files without being counted ("0 retired document(s)
+    (nothing is retired)"), and the rows of each table were not counted at all."""
+    import re
+
+    from flows.cli import main
+
+    shutil.copy(project / "raw" / SEEDS[0], project / "raw" / "copy.txt")  # the same content, a second name
+    run(project)
+    (project / "raw" / "copy.txt").unlink()
+    (project / "raw" / SEEDS[1]).unlink()
+    run(project)
+    tables = (*wh.DOC_TABLES, "document_files")
+    before = {t: query(project, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    monkeypatch.chdir(project)
+    printed = {}
+    for args, verb in ((["--dry-run"], "would delete"), ([], "deleted")):
+        assert main(["prune", *args]) == 0
+        last = capsys.readouterr().out.splitlines()[-1]
+        m = re.fullmatch(rf"fengong: {verb} 1 retired document\(s\) and 2 retired file name\(s\): (\d+) row\(s\): (.*)", last)
+        assert m, last
+        printed[verb] = {t: int(n) for t, n in (pair.rsplit(" ", 1) for pair in m.group(2).split(", "))}
+        assert sum(printed[verb].values()) == int(m.group(1))
+    after = {t: query(project, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    removed = {t: before[t] - after[t] for t in tables if before[t] != after[t]}
+    assert printed["would delete"] == printed["deleted"] == removed and removed["document_files"] == 2 and removed["items"] == SEED_ITEMS[SEEDS[1]]
+    assert main(["prune"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "fengong: deleted 0 retired document(s) and 0 retired file name(s) (nothing is retired)")
 
 
 def test_prune_failing_part_way_deletes_nothing(project, monkeypatch):
