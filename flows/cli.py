@@ -147,16 +147,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
-    from flows.serve import check_cron, deployment_parameters, serve
+    from flows.serve import check_cron, deployment_parameters, local_timezone, serve
 
     try:
         check_cron(args.cron)
     except ValueError as e:
         print(f"fengong: --cron {args.cron!r} is not a cron expression: {e}", file=sys.stderr)
         return 2
+    timezone = args.timezone or local_timezone()
+    try:
+        check_cron(args.cron, timezone)
+    except ValueError as e:
+        print(f"fengong: --timezone {timezone!r} is not a time zone Prefect knows ({e}); use an IANA name such "
+              "as Asia/Shanghai or UTC", file=sys.stderr)
+        return 2
     serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
-          progress=lambda m: print(m, flush=True))
+          progress=lambda m: print(m, flush=True), timezone=timezone)
     return 0
 
 
@@ -326,12 +333,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("serve", help="run the flow on a cron schedule (a long-running Prefect deployment)",
-                       description="Serve the ingest flow as a Prefect deployment with a cron schedule; each "
-                                   "scheduled run loads only new or changed files. Uses PREFECT_API_URL if set, "
-                                   "otherwise starts a local Prefect server (the ephemeral API has no scheduler). "
-                                   "Stop it with Ctrl-C or by killing its process group.")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Serve the ingest flow as the Prefect deployment fengong-ingest/NAME with a cron "
+                                   "schedule; each\nscheduled run is `fengong run` with these options: it loads "
+                                   "only new or changed files,\none run at a time. Uses PREFECT_API_URL if set, "
+                                   "otherwise starts a local Prefect server\n(127.0.0.1, a free port, the same "
+                                   "PREFECT_HOME) as its child: the ephemeral API has no scheduler.",
+                       epilog="time zone:\n  the cron is read in --timezone (default: this machine's local zone, "
+                              "from TZ or /etc/localtime;\n  UTC if it cannot be told); '0 2 * * *' with "
+                              "--timezone Asia/Shanghai runs at 02:00 Beijing time.\n\n"
+                              "files written (each scheduled run):\n"
+                              "  the --warehouse file (published by atomic rename), WAREHOUSE.lock (the writer lock), "
+                              "\n  WAREHOUSE.staging while a run loads, review/unresolved_units.csv and "
+                              "review/low_confidence_items.csv\n  beside the warehouse; Prefect's database under "
+                              "PREFECT_HOME (default ./.prefect).\n\n"
+                              "stop:\n  Ctrl-C, or kill -TERM -- -PGID (serve, its Prefect server and a running "
+                              "flow run).\n\n"
+                              "exit status:\n  0  stopped\n  2  refused before serving: a bad --raw, a "
+                              "read-only warehouse, a bad --cron or --timezone")
     _run_options(v)
-    v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}')")
+    v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "
+                                                        "read in --timezone")
+    v.add_argument("--timezone", help="IANA time zone the cron is read in, e.g. Asia/Shanghai or UTC "
+                                      "(default: this machine's local zone)")
     v.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default: {DEFAULT_DEPLOYMENT})")
     v.set_defaults(func=cmd_serve)
 
@@ -352,10 +376,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("quality", help="validate the warehouse and write the data-quality report",
-                       description="Run the Great Expectations suite (validation/suite.yaml) on the warehouse. "
-                                   "Writes Data Docs and a readable report under --out and prints the Markdown "
-                                   "summary. Exits 1 when an error-level expectation fails.")
-    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run the Great Expectations suite (validation/suite.yaml) on the warehouse, "
+                                   "opened read-only,\nand print the Markdown summary. Great Expectations takes "
+                                   "about 5 s to import.",
+                       epilog="files written under --out (replaced each time):\n"
+                              "  summary.md    per document: items, assignments, resolution share, warnings, "
+                              "errors,\n                rejected rows; the failed expectations; top unresolved "
+                              "names; quarantined files\n"
+                              "  index.html    the same as a page that reads offline\n"
+                              "  gx_project/   the Great Expectations project, rebuilt from the suite; its Data "
+                              "Docs\n                (their index is printed; they load CSS from a CDN)\n\n"
+                              "exit status:\n  0  no error-level expectation failed (warnings are reported, "
+                              "not failed)\n  1  an error-level expectation failed (listed on stderr)\n"
+                              "  2  no warehouse, or it cannot be opened")
+    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
     q.add_argument("--out", default="warehouse/quality", help="report folder (default: warehouse/quality)")
     q.set_defaults(func=cmd_quality)
 

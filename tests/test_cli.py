@@ -304,3 +304,34 @@ def test_prefect_migrates_only_an_ephemeral_sqlite_database_that_does_not_exist_
     assert not prefect_migrates(f"sqlite+aiosqlite:///{db}", None)
     assert not prefect_migrates(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", "http://prefect:4200/api")
     assert not prefect_migrates("postgresql+asyncpg://u:p@db/prefect", None)
+
+
+@pytest.mark.parametrize("command, named", [
+    (["quality"], ["--warehouse", "--out", "summary.md", "index.html", "gx_project/", "exit status", "0 ", "1 ", "2 "]),
+    (["serve"], ["--raw", "--allow-outside-raw", "--warehouse", "--batch-size", "--max-file-mb", "--wait", "--cron",
+                 "--timezone", "--name", "time zone", "local zone", "WAREHOUSE.lock", "WAREHOUSE.staging",
+                 "review/unresolved_units.csv", "review/low_confidence_items.csv", "PREFECT_HOME", "exit status",
+                 "0 ", "2 "]),
+])
+def test_quality_and_serve_help_name_every_option_output_and_exit_code(command, named, tmp_path, cli_env):
+    r = run(command + ["--help"], tmp_path, cli_env)
+    assert r.returncode == 0
+    assert [n for n in named if n not in r.stdout] == []
+
+
+def test_serve_reads_its_cron_in_the_given_time_zone_or_the_machines(tmp_path, cli_env):
+    from flows.serve import build_deployment, deployment_parameters, local_timezone
+
+    params = deployment_parameters("raw", "w.duckdb", 100, 5.0, False)
+    d = build_deployment("0 2 * * *", params, timezone="Asia/Shanghai")
+    assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [("0 2 * * *", "Asia/Shanghai")]
+    d = build_deployment("0 2 * * *", params)
+    assert [s.schedule.timezone for s in d.schedules] == [local_timezone()]
+    env = dict(cli_env, TZ="Asia/Shanghai")
+    (tmp_path / "raw").mkdir()
+    r = run(["serve", "--timezone", "Mars/Olympus"], tmp_path, env)
+    assert r.returncode == 2 and r.stderr.startswith("fengong: --timezone 'Mars/Olympus' is not a time zone")
+    assert len(r.stderr.splitlines()) == 1
+    code = "from flows.serve import local_timezone; print(local_timezone())"
+    tz = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert tz.stdout.strip() == "Asia/Shanghai"  # TZ, then /etc/localtime
