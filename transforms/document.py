@@ -211,7 +211,8 @@ def cut_off(text: str, d: ItemDraft) -> bool:
 ROLE_OPENERS = "((〔【["
 
 
-def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool):
+def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool,
+                  starred_text: bool = True):
     """(value, mention, role, cue, rule) for every unit an item names. A value read with its role
     (a label, a verb, a column) keeps it (rule as_written); a list whose role the text leaves open
     (责任单位, a bare bracket) is settled by the notice-level rules, in this order: a ★ before a unit
@@ -219,12 +220,13 @@ def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]]
     first-listed-leads rule (first_listed_leads), a single unit in a bare bracket (single_unit: it
     leads; 责任单位:X and X负责 stay responsible, as written), otherwise every unit is responsible (none)."""
     markers = vocab.roles().lead_markers
-    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms}
+    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms} \
+        if starred_text else {}
     has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(starred.values())
     n_units = sum(len(ms) for _, ms in labelled)
     out = []
     for v, ms in labelled:
-        if v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
+        if starred and v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
             decided = [("lead" if starred[id(m)] else "co", "star") for m in ms]
         elif v.role == "co_or_responsible":
             if has_lead:
@@ -248,7 +250,8 @@ def item_confidence(cues: list[str], ambiguous: bool) -> float:
     if not cues:
         return 0.0
     weights = vocab.roles().cue_confidence
-    return round(min(weights.get(c, 0.5) for c in cues) * (0.5 if ambiguous else 1.0), 2)
+    weakest = min(weights.get(c, 0.5) for c in set(cues))
+    return round(weakest * 0.5, 2) if ambiguous else weakest
 
 
 def _subtree_end(node: Node) -> int:
@@ -274,7 +277,7 @@ def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
         if not n.is_leaf or n.style in ("row", "group"):
             continue
         line_end = text.find("\n", n.body_start)
-        if line_end < 0 or line_end >= n.end or sum(1 for ln in text[line_end:n.end].split("\n") if ln.strip()) < 2 \
+        if line_end < 0 or line_end >= n.end or "\n" not in text[line_end:n.end].strip() \
                 or line_role_part(text, n.body_start, line_end):
             continue  # fewer than two paragraphs under the heading line, or the line has roles itself
         paras, pos = [], line_end + 1
@@ -296,8 +299,10 @@ def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
 def group_lead(text: str, node: Node) -> LabelledValue | None:
     """The lead unit a heading names for everything beneath it (省监察厅牵头的工作), as an inherited
     lead with the cue `group`; None for any other heading."""
-    if node.style == "row":
-        return None
+    line_end = text.find("\n", node.body_start, node.body_start + 80)
+    if node.style == "row" or not any(w in text[node.body_start:line_end if line_end > 0 else node.body_start + 80]
+                                      for w in ("牵头", "负责")):
+        return None  # cheap test first: every heading is asked
     title = heading_title(text, node)
     m = vocab.roles().group_lead_heading_re.match(title)
     if not m or not looks_like_units(m.group("units")):
@@ -357,11 +362,14 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
 
-    heading_leads = {id(n): group_lead(sview, n) for n in nodes if not n.is_leaf}
+    heading_leads = {id(n): g for n in nodes if not n.is_leaf and (g := group_lead(sview, n))}
     for n in nodes:  # the lead a heading names for the work beneath it: (一)省监察厅牵头的工作
-        group = group_lead(sview, n) if n.is_leaf and n.style != "row" else None
-        group = group or next((heading_leads[id(a)] for a in n.ancestors() if heading_leads.get(id(a))), None)
-        if group is not None and n.is_leaf and n.style != "row":
+        if not n.is_leaf or n.style == "row":
+            continue
+        group = group_lead(sview, n)
+        if group is None and heading_leads:
+            group = next((heading_leads[id(a)] for a in n.ancestors() if id(a) in heading_leads), None)
+        if group is not None:
             d = drafts[id(n)]
             if d.role is None:
                 d.role = RolePart(d.text_end, d.text_end, [group])
@@ -422,6 +430,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         })
 
     item_rows, asg_rows, leader_rows, issues = [], [], [], []
+    starred_text = any(m in sview for m in vocab.roles().lead_markers)
     if dropped is not None:
         where = "/".join([x.no for x in dropped.numbered_ancestors()] + [dropped.no or "(unnumbered)"])
         issues.append(QualityIssue(doc_id, None, "warning", "truncated_item_dropped",
@@ -479,7 +488,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                     doc_aliases[al] = m.mention
         counters: dict[str, int] = {}
         cues = [cue for *_, cue, _ in inherited_here]
-        for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from):
+        for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from, starred_text):
             counters[r] = counters.get(r, 0) + 1
             item_mentions.append((item_id, r, counters[r], m, v.inherited, cue, rule))
             cues.append(cue)

@@ -423,8 +423,8 @@ def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
                 explicit = True
                 break
         return TableGrid("pipe", cols, explicit_merges=explicit), i + 1
-    flat = re.sub(r"\s", "", t)
-    if flat in NO_WORDS or (len(flat) <= 10 and any(w in flat for w in vocab.outline().task_header_words)):
+    flat = re.sub(r"\s", "", t) if len(t) <= 24 else ""  # a header cell is short; most lines are not
+    if flat in NO_WORDS or (flat and len(flat) <= 10 and any(w in flat for w in vocab.outline().task_header_words)):
         found = lines_header(lines, i)  # one cell per line: 序号 / 重点任务 / 牵头单位 / …
         cols = cell_header(found[0]) if found else None
         return (TableGrid("lines", cols), found[1]) if cols else None
