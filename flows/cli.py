@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
@@ -18,6 +20,38 @@ def _prefect_env() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").absolute()))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+_IMPORTED = time.time()
+
+
+def process_started() -> float:
+    """When this process started (epoch seconds), from /proc: Python's own start-up and imports count
+    in the time a run reports. Elsewhere, when this module was imported."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])  # field 22, starttime, after "(comm)"
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+        return min(boot + ticks / os.sysconf("SC_CLK_TCK"), _IMPORTED)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED
+
+
+def prefect_migrates(database_url: str | None, api_url: str | None) -> bool:
+    """Whether starting Prefect here creates and migrates its database (~30 s): an ephemeral server
+    (no PREFECT_API_URL) whose SQLite file does not exist yet."""
+    if api_url or not database_url or not database_url.startswith("sqlite"):
+        return False
+    path = database_url.split(":///", 1)[-1]
+    return path in ("", ":memory:") or not Path(path).exists()
+
+
+def _prefect_database_url() -> str | None:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().server.database.connection_url
+    return url.get_secret_value() if url else None
 
 
 def _check_inputs(args: argparse.Namespace) -> bool:
@@ -38,11 +72,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
+    # --json: the summary alone on stdout (`fengong run --json | jq .`); every progress line to stderr
+    with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+        summary = _run(args)
+    if summary is None:
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    failed = strict_failures(summary, args.raw)
+    if args.strict and failed:
+        for line in failed:
+            print(f"fengong: --strict: {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace) -> dict | None:
+    """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
     from flows.ops import RefusedInput
     from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
 
-    print("fengong: starting Prefect (ephemeral; the first run on a machine migrates its database, ~30 s)", flush=True)
+    if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
+        print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME={os.environ['PREFECT_HOME']} "
+              "creates its database, ~30 s", flush=True)
+    else:
+        print("fengong: starting Prefect (ephemeral)", flush=True)
     flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
@@ -50,12 +105,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                        lock_wait_s=args.wait)
     except (WarehouseError, RefusedInput) as e:
         print(f"fengong: {e}", file=sys.stderr)
-        return 2
-    s = summary
+        return None
+    # `seconds` is the flow body's time; the command took longer (Python, imports, Prefect's start)
+    s = summary = {**summary, "wall_seconds": round(time.time() - process_started(), 2)}
     share = s["mentions_resolved"] / s["mentions"] if s["mentions"] else 1.0
     fshare = s["units_with_function"] / s["units"] if s["units"] else 1.0
     print(
-        f"fengong: done in {s['seconds']}s: {s['files_seen']} seen ({s['new_files']} new, {s['changed_files']} changed, "
+        f"fengong: done in {s['wall_seconds']:.2f}s: {s['files_seen']} seen ({s['new_files']} new, "
+        f"{s['changed_files']} changed, "
         f"{s['reprocessed']} reprocessed, {s['skipped']} unchanged and skipped), {s['parsed']} parsed, "
         f"{s['quarantined']} quarantined, {s['loaded']} loaded, {s['retired']} retired into {s['warehouse']}\n"
         f"fengong: units: {s['mentions_resolved']}/{s['mentions']} mentions resolved ({share:.1%}), "
@@ -67,14 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"fengong: contracts: {s['rejected_rows']} row(s) rejected in {s['rejected_documents']} document(s) "
           f"(table rejected_rows); {s['error_issues']} error-level quality issue(s) in {s['error_documents']} "
           "document(s) (quality_issues)")
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    failed = strict_failures(summary, args.raw)
-    if args.strict and failed:
-        for line in failed:
-            print(f"fengong: --strict: {line}", file=sys.stderr)
-        return 1
-    return 0
+    return summary
 
 
 def strict_failures(summary: dict, raw: str) -> list[str]:
@@ -97,16 +147,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
-    from flows.serve import check_cron, deployment_parameters, serve
+    from flows.serve import check_cron, deployment_parameters, local_timezone, serve
 
     try:
         check_cron(args.cron)
     except ValueError as e:
         print(f"fengong: --cron {args.cron!r} is not a cron expression: {e}", file=sys.stderr)
         return 2
+    timezone = args.timezone or local_timezone()
+    try:
+        check_cron(args.cron, timezone)
+    except ValueError as e:
+        print(f"fengong: --timezone {timezone!r} is not a time zone Prefect knows ({e}); use an IANA name such "
+              "as Asia/Shanghai or UTC", file=sys.stderr)
+        return 2
     serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
-          progress=lambda m: print(m, flush=True))
+          progress=lambda m: print(m, flush=True), timezone=timezone)
     return 0
 
 
@@ -115,14 +172,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from warehouse.load import WarehouseError
 
     try:
-        docs = prune(args.warehouse, dry_run=args.dry_run, lock_wait_s=args.wait)
+        p = prune(args.warehouse, dry_run=args.dry_run, lock_wait_s=args.wait)
     except WarehouseError as e:
         print(f"fengong: {e}", file=sys.stderr)
         return 2
     verb = "would delete" if args.dry_run else "deleted"
-    for doc_id, name, retired_at in docs:
+    for doc_id, name, retired_at in p.documents:
         print(f"fengong: {verb} {name} ({doc_id}, retired {retired_at:%Y-%m-%d %H:%M})")
-    print(f"fengong: {verb} {len(docs)} retired document(s)" + ("" if docs else " (nothing is retired)"))
+    rows = {t: n for t, n in p.rows.items() if n}
+    print(f"fengong: {verb} {len(p.documents)} retired document(s) and {len(p.names)} retired file name(s)"
+          + (f": {sum(rows.values())} row(s): " + ", ".join(f"{t} {n}" for t, n in rows.items()) if rows
+             else " (nothing is retired)"))
     return 0
 
 
@@ -174,30 +234,74 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Read-only SQL against the warehouse. Parameters are passed to DuckDB, never formatted in."""
-    con = _open_read_only(args.warehouse)
-    if con is None:
+    import duckdb
+
+    from warehouse.load import WarehouseError
+    from warehouse.query import Refused, check_statements, open_for_queries, refusal
+
+    try:
+        con = open_for_queries(args.warehouse, allow_files=args.allow_files)
+    except WarehouseError as e:
+        print(f"fengong: {e}", file=sys.stderr)
         return 2
     query = args.query if args.query != "-" else sys.stdin.read()
     try:
+        check_statements(con, query, args.allow_files)
         rel = con.execute(query, args.param or None)
         cols = [d[0] for d in rel.description] if rel.description else []
         rows = rel.fetchall()
-    except Exception as e:  # duckdb errors: show them plainly
-        print(f"fengong: query failed: {e}", file=sys.stderr)
+    except Refused as e:
+        print(f"fengong: refused: {e}", file=sys.stderr)
+        return 1
+    except duckdb.Error as e:
+        why = refusal(e)
+        print(f"fengong: refused: {why}" if why else f"fengong: query failed: {e}", file=sys.stderr)
         return 1
     finally:
         con.close()
-    if args.csv:
+    write_rows(cols, rows, "json" if args.json else "csv" if args.csv else "text", sys.stdout)
+    return 0
+
+
+def _jsonable(v):
+    """A value for json.dumps: dates and times in ISO 8601, decimals and UUIDs as text, bytes as hex."""
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _cell(v) -> str:
+    """One value as text: lists and structs as JSON (so a list reads as a list), None as empty."""
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(v, ensure_ascii=False, default=_jsonable)
+    return str(v)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"})
+
+
+def write_rows(cols: list[str], rows: list[tuple], fmt: str, out) -> None:
+    """`fengong sql` output. text: tab-separated, one row per line (a backslash, newline, tab or carriage
+    return in a value is written as backslash-backslash, backslash-n, -t, -r); csv: RFC 4180 by the csv
+    module (a value with a comma, quote or newline is quoted); json: JSON Lines, one object per row.
+    Lists and structs are written as JSON in text and csv."""
+    if fmt == "json":
+        for r in rows:
+            out.write(json.dumps(dict(zip(cols, r)), ensure_ascii=False, default=_jsonable) + "\n")
+    elif fmt == "csv":
         import csv
 
-        w = csv.writer(sys.stdout)
+        w = csv.writer(out, lineterminator="\n")
         w.writerow(cols)
-        w.writerows(rows)
+        w.writerows([_cell(v) for v in r] for r in rows)
     else:
-        print("\t".join(cols))
+        out.write("\t".join(c.translate(_ESCAPES) for c in cols) + "\n")
         for r in rows:
-            print("\t".join("" if v is None else str(v) for v in r))
-    return 0
+            # JSON (lists, structs) holds no raw newline or tab: not escaped twice
+            out.write("\t".join(_cell(v) if isinstance(v, (list, tuple, dict)) else _cell(v).translate(_ESCAPES)
+                                 for v in r) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,16 +327,35 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="processes for --runner process/dask (default: one per core)")
     r.add_argument("--dask-address", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                           "(default: $FENGONG_DASK_ADDRESS, else a local cluster)")
-    r.add_argument("--json", action="store_true", help="also print the run summary as JSON")
+    r.add_argument("--json", action="store_true",
+                   help="print the run summary as one JSON object, alone on stdout; the progress lines go to "
+                        "stderr (`fengong run --json | jq .`)")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("serve", help="run the flow on a cron schedule (a long-running Prefect deployment)",
-                       description="Serve the ingest flow as a Prefect deployment with a cron schedule; each "
-                                   "scheduled run loads only new or changed files. Uses PREFECT_API_URL if set, "
-                                   "otherwise starts a local Prefect server (the ephemeral API has no scheduler). "
-                                   "Stop it with Ctrl-C or by killing its process group.")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Serve the ingest flow as the Prefect deployment fengong-ingest/NAME with a cron "
+                                   "schedule; each\nscheduled run is `fengong run` with these options: it loads "
+                                   "only new or changed files,\none run at a time. Uses PREFECT_API_URL if set, "
+                                   "otherwise starts a local Prefect server\n(127.0.0.1, a free port, the same "
+                                   "PREFECT_HOME) as its child: the ephemeral API has no scheduler.",
+                       epilog="time zone:\n  the cron is read in --timezone (default: this machine's local zone, "
+                              "from TZ or /etc/localtime;\n  UTC if it cannot be told); '0 2 * * *' with "
+                              "--timezone Asia/Shanghai runs at 02:00 Beijing time.\n\n"
+                              "files written (each scheduled run):\n"
+                              "  the --warehouse file (published by atomic rename), WAREHOUSE.lock (the writer lock), "
+                              "\n  WAREHOUSE.staging while a run loads, review/unresolved_units.csv and "
+                              "review/low_confidence_items.csv\n  beside the warehouse; Prefect's database under "
+                              "PREFECT_HOME (default ./.prefect).\n\n"
+                              "stop:\n  Ctrl-C, or kill -TERM -- -PGID (serve, its Prefect server and a running "
+                              "flow run).\n\n"
+                              "exit status:\n  0  stopped\n  2  refused before serving: a bad --raw, a "
+                              "read-only warehouse, a bad --cron or --timezone")
     _run_options(v)
-    v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}')")
+    v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "
+                                                        "read in --timezone")
+    v.add_argument("--timezone", help="IANA time zone the cron is read in, e.g. Asia/Shanghai or UTC "
+                                      "(default: this machine's local zone)")
     v.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default: {DEFAULT_DEPLOYMENT})")
     v.set_defaults(func=cmd_serve)
 
@@ -253,20 +376,45 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_export)
 
     q = sub.add_parser("quality", help="validate the warehouse and write the data-quality report",
-                       description="Run the Great Expectations suite (validation/suite.yaml) on the warehouse. "
-                                   "Writes Data Docs and a readable report under --out and prints the Markdown "
-                                   "summary. Exits 1 when an error-level expectation fails.")
-    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run the Great Expectations suite (validation/suite.yaml) on the warehouse, "
+                                   "opened read-only,\nand print the Markdown summary. Great Expectations takes "
+                                   "about 5 s to import.",
+                       epilog="files written under --out (replaced each time):\n"
+                              "  summary.md    per document: items, assignments, resolution share, warnings, "
+                              "errors,\n                rejected rows; the failed expectations; top unresolved "
+                              "names; quarantined files\n"
+                              "  index.html    the same as a page that reads offline\n"
+                              "  gx_project/   the Great Expectations project, rebuilt from the suite; its Data "
+                              "Docs\n                (their index is printed; they load CSS from a CDN)\n\n"
+                              "exit status:\n  0  no error-level expectation failed (warnings are reported, "
+                              "not failed)\n  1  an error-level expectation failed (listed on stderr)\n"
+                              "  2  no warehouse, or it cannot be opened")
+    q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
     q.add_argument("--out", default="warehouse/quality", help="report folder (default: warehouse/quality)")
     q.set_defaults(func=cmd_quality)
 
     s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
                        description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "
-                                   "Use $1, $2 … placeholders with --param; values are never formatted into SQL.")
+                                   "Use $1, $2 … placeholders with --param; values are never formatted into SQL. "
+                                   "The query reaches the warehouse and its Parquet export folder "
+                                   "(<warehouse folder>/parquet, read_parquet) and nothing else: no other file, "
+                                   "COPY, ATTACH, EXPORT, INSTALL or LOAD, unless --allow-files. "
+                                   "Output: tab-separated text, one row per line (newline, tab and backslash in a "
+                                   "value escaped as \\n, \\t, \\\\; lists as JSON), or --csv, or --json. "
+                                   "Exit 0, 1 when the query fails or is refused, 2 when there is no warehouse.")
     s.add_argument("query")
     s.add_argument("--param", action="append", help="a query parameter (repeatable)")
     s.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
-    s.add_argument("--csv", action="store_true", help="print CSV instead of tab-separated text")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true",
+                     help="print CSV (RFC 4180: a value holding a comma, quote or newline is quoted)")
+    fmt.add_argument("--json", action="store_true",
+                     help="print JSON Lines: one JSON object per row, keyed by column name (for jq)")
+    s.add_argument("--allow-files", action="store_true",
+                   help="let the query read and write files anywhere you may (read_csv of your own file, "
+                        "COPY … TO a CSV, ATTACH); by default it reaches only the warehouse and its Parquet "
+                        "export folder (<warehouse folder>/parquet), read-only")
     s.set_defaults(func=cmd_sql)
     return p
 

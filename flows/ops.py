@@ -95,19 +95,44 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def undecodable_name(name: str) -> str | None:
+    """None for a name that is valid UTF-8; else the name as it can be stored and shown: the bytes that
+    are not UTF-8 written as \\xNN (os.scandir hands them over as lone surrogates, which DuckDB, the
+    terminal and JSON all refuse)."""
+    try:
+        name.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _rename_hint(name: str, shown: str) -> str:
+    raw = os.fsencode(name)
+    try:  # what a Chinese office's zip or share most likely wrote: GBK (GB18030)
+        guess = f"; read as GBK it is {raw.decode('gb18030')!r}"
+    except UnicodeDecodeError:
+        guess = ""
+    return (f"the file name {shown} is not valid UTF-8 (it was written in another encoding{guess}); rename it "
+            "to UTF-8, e.g. `convmv -f gbk -t utf-8 --notest -r raw/`, and the next run loads it")
+
+
 def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_raw: bool = False,
-             known: dict[str, tuple[int, int, str]] | None = None) -> list[RawFile]:
+             known: dict[str, tuple[int, int, str]] | None = None,
+             linked_dirs: list[str] | None = None) -> list[RawFile]:
     """Every notice file under raw/ with its size and content hash, read in 1 MB chunks (bounded memory).
     A file over the size limit or a link that leads outside raw/ is marked with the reason, not read.
 
     `known` maps a name to the (size, mtime_ns, sha256) recorded when it was last loaded: a file whose
     size and modification time (in nanoseconds) are unchanged is not read again (as rsync decides).
-    Hashing every file is most of an incremental run's time on a large raw/ folder; `--force` hashes all."""
+    Hashing every file is most of an incremental run's time on a large raw/ folder; `--force` hashes all.
+    A name that is not valid UTF-8 is kept escaped (`undecodable_name`) and the file refused until renamed.
+    Links to folders are not followed; their names are appended to `linked_dirs`, when given."""
     real_raw = raw.resolve()
     limit = int(max_file_mb * 2**20)
     known = known or {}
     out = []
-    for p, name, linked in steps.list_raw(raw):
+    for p, name, linked in steps.list_raw(raw, linked_dirs):
+        shown = undecodable_name(name)
         try:
             st = p.stat()
             size, mtime = st.st_size, st.st_mtime_ns
@@ -117,10 +142,12 @@ def scan_raw(raw: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB, allow_outside_
         except FileNotFoundError:
             continue  # removed while the folder was listed: gone, like any other removed file
         except OSError as e:  # quarantined with the reason, read again by the next run
-            out.append(RawFile(p, name, 0, "", f"cannot read {name}: {e.strerror or e}"))
+            out.append(RawFile(p, shown or name, 0, "", f"cannot read {shown or name}: {e.strerror or e}"))
             continue
         problem = None
-        if linked and not allow_outside_raw and not p.resolve().is_relative_to(real_raw):
+        if shown:
+            problem, name = _rename_hint(name, shown), shown
+        elif linked and not allow_outside_raw and not p.resolve().is_relative_to(real_raw):
             problem = f"{name} is a link to {p.resolve()}, outside raw/; pass --allow-outside-raw to read it"
         elif size > limit:
             problem = (f"{name} is {size / 2**20:.1f} MB, larger than the {max_file_mb:g} MB limit for one notice; "
@@ -458,7 +485,9 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
 
     def work(con, lock: WarehouseLock):
         wh.load_functions(con, functions_frame())
-        files = scan_raw(raw, max_file_mb, allow_outside_raw, known=None if force else wh.file_stats(con))
+        linked_dirs: list[str] = []
+        files = scan_raw(raw, max_file_mb, allow_outside_raw, known=None if force else wh.file_stats(con),
+                         linked_dirs=linked_dirs)
         pv, dv = vocab.parser_version(), decisions_version()
         plan = plan_run(con, files, pv, dv, force)
         c = Counts(files_seen=len(files), new_files=plan.new, changed_files=plan.changed,
@@ -466,6 +495,10 @@ def run_ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_s
         progress(f"{len(files)} notice file(s) in {raw}: {plan.new} new, {plan.changed} changed, "
                  f"{plan.reprocessed} to reprocess{' (--force)' if force and plan.reprocessed else ''}, "
                  f"{len(plan.skip)} unchanged (skipped)")
+        if linked_dirs:
+            progress(f"{len(linked_dirs)} link(s) to a folder in {raw} not followed (a link can lead back into "
+                     f"raw/ or to / and loop): {', '.join(linked_dirs[:5])}{' …' if len(linked_dirs) > 5 else ''}; "
+                     "copy or move the folder into raw/, or run with --raw pointing at it")
         _load_plan(con, raw, plan, pv, dv, batch_size, parsed_batches or parse_in_order, progress, c, t0)
         present = [f.name for f in files]
         wh.record_file_stats(con, [(f.name, f.sha256, f.size, f.mtime_ns) for f in files if f.hashed and not f.problem])
@@ -599,32 +632,40 @@ def _load_plan(con, raw: Path, plan: Plan, pv: str, dv: str, batch_size: int, pa
 
 # ── prune ───────────────────────────────────────────────────────────────────────────────────────
 
+@dataclass
+class Pruned:
+    """What a prune deleted (or, dry run, would delete)."""
+    documents: list[tuple] = field(default_factory=list)  # (doc_id, source_file, retired_at)
+    names: list[str] = field(default_factory=list)        # retired file names (document_files rows)
+    rows: dict[str, int] = field(default_factory=dict)    # rows per table
+
+
 def prune(warehouse: str = DEFAULT_WAREHOUSE, dry_run: bool = False, lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
-          progress: Callable = _progress) -> list[tuple]:
-    """Delete retired documents (every row in every document table, in one transaction).
-    Returns (doc_id, source_file, retired_at) of what was (or, with dry_run, would be) deleted."""
+          progress: Callable = _progress) -> Pruned:
+    """Delete retired documents (every row in every document table) and retired file names, in one
+    transaction. Returns what was (or, with dry_run, would be) deleted, counted by the deletes themselves."""
     path = Path(warehouse)
     if not path.exists():
         raise wh.WarehouseError(f"no warehouse at {path}; run `fengong run` first")
     if dry_run:
         con = wh.connect(path, read_only=True)
         try:
-            return wh.retired_documents(con)
+            return Pruned(wh.retired_documents(con), wh.retired_names(con), wh.retired_rows(con))
         except duckdb.BinderException:  # a warehouse from before retirement existed: nothing is retired
-            return []
+            return Pruned()
         finally:
             con.close()
 
     def work(con, lock: WarehouseLock):
         started = dt.datetime.now()
         listed = wh.retired_documents(con)
-        docs, names = wh.prune_retired(con)
+        docs, names, rows = wh.prune_retired(con)
         _refresh_marts(con, progress)
         wh.record_run(con, {
             "run_id": uuid.uuid4().hex[:12], "started_at": started, "finished_at": dt.datetime.now(),
             "command": "prune", "pruned": len(docs), "data_changed": bool(docs or names), "triggered_by": "manual",
             "parser_version": vocab.parser_version(), "host": socket.gethostname(), "pid": os.getpid(),
             "waited_s": round(lock.waited_s, 2)})
-        return listed
+        return Pruned(listed, names, rows)
 
     return write_transaction(path, "fengong prune", work, lock_wait_s, progress)

@@ -75,34 +75,50 @@ def deployment_parameters(raw: str, warehouse: str, batch_size: int, max_file_mb
             "project_dir": str(Path.cwd())}
 
 
-def check_cron(cron: str) -> None:
-    """Raise ValueError when `cron` is not a cron expression Prefect accepts."""
+def local_timezone() -> str:
+    """The machine's time zone as an IANA name (TZ, else /etc/localtime), what a cron is read in by
+    default; UTC when it cannot be told."""
+    try:
+        import tzlocal
+
+        return tzlocal.get_localzone_name() or "UTC"
+    except Exception:  # no tzlocal, or a zone it cannot name
+        return "UTC"
+
+
+def check_cron(cron: str, timezone: str | None = None) -> None:
+    """Raise ValueError when `cron` is not a cron expression Prefect accepts, or `timezone` not a zone."""
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
 
     try:
-        CronSchedule(cron=cron)
+        CronSchedule(cron=cron, timezone=timezone)
     except ValidationError as e:
         raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
 
 
-def _options(cron: str, parameters: dict, name: str) -> dict:
+def _options(cron: str, parameters: dict, name: str, timezone: str | None = None) -> dict:
     from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
 
-    return dict(name=name, cron=cron, parameters=parameters, entrypoint_type=EntrypointType.MODULE_PATH,
+    return dict(name=name, schedule=Cron(cron, timezone=timezone or local_timezone()), parameters=parameters,
+                entrypoint_type=EntrypointType.MODULE_PATH,
                 description="fengong: load new and changed notices from raw/ into the warehouse")
 
 
-def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT):
-    """The deployment `fengong serve` registers: the ingest flow on `cron` (for inspection and tests)."""
+def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, timezone: str | None = None):
+    """The deployment `fengong serve` registers: the ingest flow on `cron` in `timezone` (default: the
+    machine's), for inspection and tests."""
     from flows.pipeline import ingest
 
-    return ingest.to_deployment(**_options(cron, parameters, name))
+    return ingest.to_deployment(**_options(cron, parameters, name, timezone))
 
 
-def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=print) -> None:
+def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=print,
+          timezone: str | None = None) -> None:
     """Register the deployment and poll for its scheduled runs until stopped (SIGINT/SIGTERM)."""
-    check_cron(cron)
+    timezone = timezone or local_timezone()
+    check_cron(cron, timezone)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         progress("fengong: starting a local Prefect server with a scheduler (the ephemeral API has none) …")
@@ -123,12 +139,12 @@ def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=
 
         from flows.pipeline import ingest
 
-        progress(f"fengong: serving deployment fengong-ingest/{name} on cron '{cron}' "
+        progress(f"fengong: serving deployment fengong-ingest/{name} on cron '{cron}' ({timezone} time) "
                  f"(raw {parameters['raw_dir']}, warehouse {parameters['warehouse']})")
         # prefect read its settings when it was imported, maybe before the server's address was known.
         # flow.serve runs each flow run in a spawned process from the flow object itself.
         with temporary_settings({PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
-            ingest.serve(**_options(cron, parameters, name), limit=1, pause_on_shutdown=False)
+            ingest.serve(**_options(cron, parameters, name, timezone), limit=1, pause_on_shutdown=False)
     except KeyboardInterrupt:
         progress("fengong: serve stopped")
     finally:

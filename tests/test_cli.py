@@ -265,3 +265,73 @@ def test_serve_runs_on_its_schedule_and_loads_only_the_new_notice(tmp_path, cli_
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(30)
+
+
+def test_run_json_is_alone_on_stdout_and_the_time_is_the_commands_and_the_first_run_hint_only_once(tmp_path):
+    """`fengong run --json | jq .`: stdout is one JSON object, every progress line is on stderr. The
+    printed "done in" is wall time from the process start (≥ the flow body's `seconds`), and "first start
+    … ~30 s" is said only while Prefect's database does not exist yet (a PREFECT_HOME of its own here)."""
+    import json
+    import re
+
+    home = tmp_path / "prefect_home"
+    env = dict(os.environ, PREFECT_HOME=str(home), PYTHONPATH=str(ROOT), DO_NOT_TRACK="1",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    (tmp_path / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[1], tmp_path / "raw" / SEEDS[1])
+    said = []
+    for _ in range(2):
+        r = run(["run", "--json"], tmp_path, env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        summary = json.loads(r.stdout)  # the whole of stdout is the JSON
+        assert r.stdout.count("\n") == 1 and summary["files_seen"] == 1
+        done = re.search(r"^fengong: done in ([0-9.]+)s: 1 seen", r.stderr, re.M)
+        assert done, r.stderr
+        assert float(done.group(1)) == summary["wall_seconds"] >= summary["seconds"]
+        said.append(r.stderr)
+    assert summary["loaded"] == 0  # the second run found nothing new
+    assert f"first start with PREFECT_HOME={home} creates its database, ~30 s" in said[0]
+    assert "~30 s" not in said[1] and "fengong: starting Prefect (ephemeral)\n" in said[1]
+
+
+def test_prefect_migrates_only_an_ephemeral_sqlite_database_that_does_not_exist_yet(tmp_path):
+    from flows.cli import prefect_migrates
+
+    db = tmp_path / "prefect.db"
+    assert prefect_migrates(f"sqlite+aiosqlite:///{db}", None)
+    db.touch()
+    assert not prefect_migrates(f"sqlite+aiosqlite:///{db}", None)
+    assert not prefect_migrates(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", "http://prefect:4200/api")
+    assert not prefect_migrates("postgresql+asyncpg://u:p@db/prefect", None)
+
+
+@pytest.mark.parametrize("command, named", [
+    (["quality"], ["--warehouse", "--out", "summary.md", "index.html", "gx_project/", "exit status", "0 ", "1 ", "2 "]),
+    (["serve"], ["--raw", "--allow-outside-raw", "--warehouse", "--batch-size", "--max-file-mb", "--wait", "--cron",
+                 "--timezone", "--name", "time zone", "local zone", "WAREHOUSE.lock", "WAREHOUSE.staging",
+                 "review/unresolved_units.csv", "review/low_confidence_items.csv", "PREFECT_HOME", "exit status",
+                 "0 ", "2 "]),
+])
+def test_quality_and_serve_help_name_every_option_output_and_exit_code(command, named, tmp_path, cli_env):
+    r = run(command + ["--help"], tmp_path, cli_env)
+    assert r.returncode == 0
+    assert [n for n in named if n not in r.stdout] == []
+
+
+def test_serve_reads_its_cron_in_the_given_time_zone_or_the_machines(tmp_path, cli_env):
+    from flows.serve import build_deployment, deployment_parameters, local_timezone
+
+    params = deployment_parameters("raw", "w.duckdb", 100, 5.0, False)
+    d = build_deployment("0 2 * * *", params, timezone="Asia/Shanghai")
+    assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [("0 2 * * *", "Asia/Shanghai")]
+    d = build_deployment("0 2 * * *", params)
+    assert [s.schedule.timezone for s in d.schedules] == [local_timezone()]
+    env = dict(cli_env, TZ="Asia/Shanghai")
+    (tmp_path / "raw").mkdir()
+    r = run(["serve", "--timezone", "Mars/Olympus"], tmp_path, env)
+    assert r.returncode == 2 and r.stderr.startswith("fengong: --timezone 'Mars/Olympus' is not a time zone")
+    assert len(r.stderr.splitlines()) == 1
+    code = "from flows.serve import local_timezone; print(local_timezone())"
+    tz = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert tz.stdout.strip() == "Asia/Shanghai"  # TZ, then /etc/localtime

@@ -228,14 +228,49 @@ def test_removed_file_is_retired_and_kept_until_prune_deletes_all_its_rows(proje
     assert query(project, "SELECT retired_at IS NOT NULL FROM documents WHERE doc_id = ?", [doc_id]) == [(True,)]
     assert query(project, "SELECT current_documents, retired_documents FROM v_freshness") == [(4, 1)]
 
-    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), dry_run=True)] == [(doc_id, SEEDS[1])]
+    would = ops.prune(str(warehouse_of(project)), dry_run=True)
+    assert [r[:2] for r in would.documents] == [(doc_id, SEEDS[1])]
     assert doc_rows(project, doc_id) == kept  # a dry run changes nothing
-    assert [r[:2] for r in ops.prune(str(warehouse_of(project)), progress=lambda m: None)] == [(doc_id, SEEDS[1])]
+    pruned = ops.prune(str(warehouse_of(project)), progress=lambda m: None)
+    assert [r[:2] for r in pruned.documents] == [(doc_id, SEEDS[1])]
+    assert pruned.rows == would.rows == {**kept, "document_files": 1}  # counted by the deletes, all of them
     assert set(doc_rows(project, doc_id).values()) == {0}
     assert query(project, "SELECT count(*) FROM document_files WHERE source_file = ?", [SEEDS[1]]) == [(0,)]
     assert items_per_file(project) == {k: v for k, v in SEED_ITEMS.items() if k != SEEDS[1]}
     assert query(project, "SELECT command, pruned, data_changed FROM runs ORDER BY started_at DESC LIMIT 1") == [
         ("prune", 1, True)]
+
+
+def test_fengong_prune_prints_the_rows_it_removed(project, capsys, monkeypatch):
+    """It printed the retired documents only: a name removed from raw/ whose content is still there
+    under another name was deleted from document_files without being counted ("0 retired document(s)
+    (nothing is retired)"), and the rows of each table were not counted at all."""
+    import re
+
+    from flows.cli import main
+
+    shutil.copy(project / "raw" / SEEDS[0], project / "raw" / "copy.txt")  # the same content, a second name
+    run(project)
+    (project / "raw" / "copy.txt").unlink()
+    (project / "raw" / SEEDS[1]).unlink()
+    run(project)
+    tables = (*wh.DOC_TABLES, "document_files")
+    before = {t: query(project, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    monkeypatch.chdir(project)
+    printed = {}
+    for args, verb in ((["--dry-run"], "would delete"), ([], "deleted")):
+        assert main(["prune", *args]) == 0
+        last = capsys.readouterr().out.splitlines()[-1]
+        m = re.fullmatch(rf"fengong: {verb} 1 retired document\(s\) and 2 retired file name\(s\): (\d+) row\(s\): (.*)", last)
+        assert m, last
+        printed[verb] = {t: int(n) for t, n in (pair.rsplit(" ", 1) for pair in m.group(2).split(", "))}
+        assert sum(printed[verb].values()) == int(m.group(1))
+    after = {t: query(project, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    removed = {t: before[t] - after[t] for t in tables if before[t] != after[t]}
+    assert printed["would delete"] == printed["deleted"] == removed and removed["document_files"] == 2 and removed["items"] == SEED_ITEMS[SEEDS[1]]
+    assert main(["prune"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "fengong: deleted 0 retired document(s) and 0 retired file name(s) (nothing is retired)")
 
 
 def test_prune_failing_part_way_deletes_nothing(project, monkeypatch):
@@ -443,6 +478,52 @@ def test_regression_a_link_to_a_folder_in_raw_broke_the_listing(tmp_path):
     (raw / ".hidden").mkdir()
     (raw / ".hidden" / "c.txt").write_text("x", encoding="utf-8")
     assert [(name, linked) for _, name, linked in steps.list_raw(raw)] == [("b.txt", True), ("sub/a.txt", False)]
+
+
+def test_a_file_name_that_is_not_utf8_is_quarantined_naming_it_and_the_other_files_load(project):
+    """A name copied from a GBK zip or share (工作.txt in GBK bytes): os.scandir hands it over with lone
+    surrogates, which stopped every run in clear_quarantine. Now the file is quarantined under its
+    name with the bad bytes escaped, the reason says how to rename it, the other files load, and the
+    next runs skip it until it is renamed; then it loads."""
+    raw = project / "raw"
+    bad = os.path.join(os.fsencode(raw), b"\xb9\xa4\xd7\xf7.txt")
+    with open(bad, "wb") as fh:
+        fh.write(NOTICE.encode("utf-8"))
+    add_notice(project, "good.txt", NOTICE.replace("2024年", "2025年"))
+    summary, said = run(project)
+    assert {k: summary[k] for k in ("new_files", "quarantined", "loaded", "still_quarantined")} == {
+        "new_files": 2, "quarantined": 1, "loaded": 1, "still_quarantined": 1}
+    shown = "\\xb9\\xa4\\xd7\\xf7.txt"
+    reason = (f"the file name {shown} is not valid UTF-8 (it was written in another encoding; read as GBK it is "
+              "'工作.txt'); rename it to UTF-8, e.g. `convmv -f gbk -t utf-8 --notest -r raw/`, and the next run loads it")
+    assert f"QUARANTINED {shown} [read]: {reason}" in said
+    assert query(project, "SELECT source_file, stage, reason FROM quarantine") == [(shown, "read", reason)]
+    assert "good.txt" in items_per_file(project)
+    again, said = run(project)  # later runs work, and leave it quarantined
+    assert {k: again[k] for k in ("skipped", "quarantined", "still_quarantined")} == {
+        "skipped": 7, "quarantined": 0, "still_quarantined": 1}
+    os.rename(bad, raw / "工作.txt")
+    fixed, _ = run(project)
+    assert (fixed["new_files"], fixed["loaded"], fixed["still_quarantined"]) == (1, 1, 0)
+    assert query(project, "SELECT count(*) FROM quarantine") == [(0,)]
+
+
+def test_links_to_folders_in_raw_are_counted_and_said_not_followed(project, tmp_path):
+    elsewhere = tmp_path / "more notices"
+    elsewhere.mkdir()
+    (elsewhere / "x.txt").write_text(NOTICE, encoding="utf-8")
+    (project / "raw" / "more").symlink_to(elsewhere)
+    (project / "raw" / "sub").mkdir()
+    (project / "raw" / "sub" / "loop").symlink_to(project / "raw")
+    summary, said = run(project)
+    assert summary["files_seen"] == 5 and summary["new_files"] == 0
+    assert said[1] == (f"2 link(s) to a folder in {project / 'raw'} not followed (a link can lead back into raw/ or "
+                       "to / and loop): more, sub/loop; copy or move the folder into raw/, or run with --raw "
+                       "pointing at it")
+    (project / "raw" / "more").unlink()
+    (project / "raw" / "sub" / "loop").unlink()
+    _, said = run(project)
+    assert not any("not followed" in line for line in said)
 
 
 def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):

@@ -187,12 +187,16 @@ def record_file_stats(con, rows: list[tuple[str, str, int, int]]) -> None:
         con.unregister("stat_frame")
 
 
-def delete_documents(con, doc_ids: list[str]) -> None:
-    """Every row of these documents in every document table (call inside a transaction)."""
+def delete_documents(con, doc_ids: list[str]) -> dict[str, int]:
+    """Every row of these documents in every document table (call inside a transaction).
+    Returns the rows deleted per table."""
+    deleted = {}
     if doc_ids:
         for table in DOC_TABLES:
             # a positional list: with a named one ($ids) DuckDB 1.5 takes 3-30 times as long
-            con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))", [doc_ids])
+            deleted[table] = con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))",
+                                         [doc_ids]).fetchone()[0]
+    return deleted
 
 
 def _name_documents_by_current_file(con, doc_ids: list[str] | None = None) -> None:
@@ -238,21 +242,35 @@ def retired_documents(con) -> list[tuple[str, str, object]]:
                        "ORDER BY source_file").fetchall()
 
 
-def prune_retired(con) -> tuple[list[str], list[str]]:
+def retired_names(con) -> list[str]:
+    """Retired file names: of retired documents, and names gone from raw/ of documents still current
+    under another name."""
+    return [r[0] for r in con.execute(
+        "SELECT source_file FROM document_files WHERE retired_at IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def retired_rows(con) -> dict[str, int]:
+    """The rows `prune_retired` would delete, per table (for a dry run)."""
+    docs = [r[0] for r in retired_documents(con)]
+    rows = {t: con.execute(f"SELECT count(*) FROM {t} WHERE doc_id IN (SELECT unnest(?))", [docs]).fetchone()[0]
+            for t in DOC_TABLES} if docs else {}
+    return {**rows, "document_files": len(retired_names(con))}
+
+
+def prune_retired(con) -> tuple[list[str], list[str], dict[str, int]]:
     """Delete retired documents (all rows, all document tables) and retired names, in one transaction.
-    Returns (doc_ids, names) deleted."""
+    Returns (doc_ids, names, rows deleted per table)."""
     con.execute("BEGIN")
     try:
         docs = [r[0] for r in retired_documents(con)]
-        names = [r[0] for r in con.execute(
-            "SELECT source_file FROM document_files WHERE retired_at IS NOT NULL ORDER BY 1").fetchall()]
-        delete_documents(con, docs)
-        con.execute("DELETE FROM document_files WHERE retired_at IS NOT NULL")
+        names = retired_names(con)
+        rows = delete_documents(con, docs)
+        rows["document_files"] = con.execute("DELETE FROM document_files WHERE retired_at IS NOT NULL").fetchone()[0]
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
         raise
-    return docs, names
+    return docs, names, rows
 
 
 def _rollback(con) -> None:
