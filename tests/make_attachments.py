@@ -3,14 +3,14 @@ Word and a spreadsheet of the notice (test material for transforms/pdf.py and tr
 
     .venv/bin/python -m tests.make_attachments tests/realset/raw/203_*.txt --out /tmp/att
 
-The PDF is laid out as Word exports one: A4, a centred title, paragraphs wrapped at the margin, a
+The PDF is laid out as Word exports one: A4, a centred title, paragraphs with a first-line indent
+wrapped at the margin, a
 blank line as a gap, a ruled table (its cells wrapped, rows going on over page breaks, a row cut
 by a break when it does not fit), a running head and a page number in the footer. The font is
 STSong-Light, one of the CJK fonts every PDF reader knows (Adobe-GB1; referenced, not embedded,
 so no font file is needed). The spreadsheet has a title row merged across the table, a header
-whose group cell is merged over two columns, text wrapped in its cells, a blank row, and the
-notice's other lines one per row in the first column; a table's lead cell repeated down a run of
-rows is merged down.
+cells (tests/test_attachments.py, make_grouped_header_xlsx), text wrapped in its cells, a blank
+row, and the notice's other lines one per row in column A.
 
 Lines of the text written `a | b | c |` (pipe rows) are table rows; every other line is a paragraph.
 """
@@ -62,11 +62,11 @@ def _font():
     return pdfmetrics.stringWidth
 
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
+def _wrap(text: str, width: float, size: float, indent: float = 0) -> list[str]:
     sw = _font()
     lines, cur = [], ""
     for ch in text:
-        if cur and sw(cur + ch, FONT, size) > width:
+        if cur and sw(cur + ch, FONT, size) > width - (0 if lines else indent):
             lines.append(cur)
             cur = ""
         cur += ch
@@ -109,14 +109,15 @@ def make_pdf(text: str, page_size: tuple[float, float] = A4, body_size: float = 
                 state["y"] -= lead
                 continue
             size = 16 if first else body_size
-            for k, ln in enumerate(_wrap(value, width, size)):
+            indent = 0 if first else 2 * size  # Word's first-line indent of two characters
+            for k, ln in enumerate(_wrap(value, width, size, indent)):
                 if state["y"] - size < MARGIN:
                     new_page()
                 c.setFont(FONT, size)
                 if first:
                     c.drawCentredString(w / 2, state["y"] - size, ln)
                 else:
-                    c.drawString(MARGIN, state["y"] - size, ln)
+                    c.drawString(MARGIN + (indent if k == 0 else 0), state["y"] - size, ln)
                 state["y"] -= 1.5 * size
             first = False
             continue
@@ -213,9 +214,8 @@ def sheet_layout(text: str) -> tuple[int, list[tuple[str, object]]]:
 
 
 def make_xlsx(text: str, sheet: str = "任务分解表") -> bytes:
-    """Title row merged across, the notice's lines one per row (merged across, wrapped), tables as
-    cells with the header's role columns grouped under a merged 责任单位 cell when there are two,
-    a lead cell merged down over a run of equal ones, a blank row."""
+    """Title row merged across, a blank row, the notice's lines one per row in column A, its
+    tables as cells (unit lists wrapped on lines in their cells)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
@@ -235,9 +235,8 @@ def make_xlsx(text: str, sheet: str = "任务分解表") -> bytes:
         if kind == "blank":
             r += 1
             continue
-        if kind == "line":
-            ws.cell(r, 1, v).alignment = wrap
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
+        if kind == "line":  # pasted text: in column A, running over the empty cells beside it
+            ws.cell(r, 1, v)
             r += 1
             continue
         table: list[list[str]] = v

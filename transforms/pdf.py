@@ -50,12 +50,13 @@ def _open(data: bytes):
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         n = len(pdf.pages)
-    except (PDFPasswordIncorrect, PDFEncryptionError) as e:
-        raise _refuse("password-protected PDF: it cannot be read without its password; save an unprotected "
-                      f"copy (open it with the password and print or export it to PDF) and put that in raw/ ({type(e).__name__})") from e
     except Exception as e:
-        raise _refuse(f"corrupt PDF: it cannot be opened ({type(e).__name__}: {str(e)[:120]}); download it again, "
-                      "or open and re-save it as PDF, and put that in raw/") from e
+        locked = (PDFPasswordIncorrect, PDFEncryptionError)
+        if not any(isinstance(x, locked) for x in (e, e.__context__, *e.args)):  # pdfplumber wraps pdfminer's
+            raise _refuse(f"corrupt PDF: it cannot be opened ({type(e).__name__}: {str(e)[:120]}); download it again, "
+                          "or open and re-save it as PDF, and put that in raw/") from e
+        raise _refuse("password-protected PDF: it cannot be read without its password; save an unprotected "
+                      "copy (open it with the password and print or export it to PDF) and put that in raw/") from e
     if n == 0:
         raise _refuse("corrupt PDF: it has no pages; download it again and put it in raw/")
     if n > MAX_PAGES:
@@ -83,18 +84,24 @@ def _size(line: dict) -> float:
 
 
 def _join_wrapped(lines: list[dict], right: float, left: float | None = None) -> list[tuple[str, dict]]:
-    """Lines that reach `right` (within a character) run on into the next line: one paragraph."""
+    """Lines that reach `right` (within a character) run on into the next line: one paragraph,
+    unless the next line is indented (a first-line indent opens a paragraph) or opens with an
+    outline number."""
     out: list[tuple[str, dict]] = []
     prev_full = False
     for ln in lines:
         t = ln["text"].strip()
-        if out and prev_full and not _NUMBERED.match(t):
+        # a wrapped centred heading is not indented
+        centred = (left is not None and abs((ln["x0"] + ln["x1"]) / 2 - (left + right) / 2) < _size(ln)
+                   and ln["x1"] < right - 1.2 * _size(ln))
+        indented = left is not None and ln["x0"] > left + 1.5 * _size(ln) and not centred
+        if out and prev_full and not indented and not _NUMBERED.match(t):
             a = out[-1][0]
             sep = " " if re.search(r"[A-Za-z0-9]$", a) and re.match(r"[A-Za-z0-9]", t) else ""
             out[-1] = (a + sep + t, out[-1][1])
         else:
             out.append((t, ln))
-        prev_full = ln["x1"] >= right - 1.2 * _size(ln) and not _SENTENCE_END.search(t[-1:] or "")
+        prev_full = ln["x1"] >= right - 1.2 * _size(ln)
     return out
 
 
@@ -177,9 +184,9 @@ def pdf_lines(data: bytes) -> list[Line]:
         def band(p, ln) -> str | None:
             h = p.height
             top, bottom = page_rules[id(p)]
-            if ln["bottom"] < 0.1 * h or ln["bottom"] <= top + 1:
+            if ln["bottom"] < max(0.1 * h, 60) or ln["bottom"] <= top + 1:  # 60 pt: a head on a small page
                 return "head"
-            if ln["top"] > 0.9 * h or ln["top"] >= bottom - 1:
+            if ln["top"] > min(0.9 * h, h - 60) or ln["top"] >= bottom - 1:
                 return "foot"
             return None
 
@@ -200,6 +207,7 @@ def pdf_lines(data: bytes) -> list[Line]:
         body = [[ln for ln in lines if not running(p, ln)] for p, _, lines in pages]
         all_body = [ln for b in body for ln in b]
         right = max((ln["x1"] for ln in all_body), default=0.0)
+        left = min((ln["x0"] for ln in all_body), default=0.0)
 
         out: list[Line] = []
         para: list[dict] = []
@@ -221,7 +229,7 @@ def pdf_lines(data: bytes) -> list[Line]:
             last_bottom = None
 
             def end_para() -> None:
-                for t, ln in _join_wrapped(para, right):
+                for t, ln in _join_wrapped(para, right, left):
                     out.append(Line(t, ln.get("page", p.page_number)))
                 para.clear()
 
@@ -253,8 +261,7 @@ def pdf_lines(data: bytes) -> list[Line]:
                     out.append(Line("", p.page_number))  # a blank line between paragraphs
                 para.append({**ln, "page": p.page_number})
                 last_bottom = ln["bottom"]
-            if not (para and _join_wrapped(para[-1:], right) and para[-1]["x1"] >= right - 1.2 * _size(para[-1])
-                    and not _SENTENCE_END.search(para[-1]["text"].strip()[-1:])):
+            if not (para and para[-1]["x1"] >= right - 1.2 * _size(para[-1])):
                 end_para()  # a paragraph whose last line is full goes on on the next page
         end_para()
         flush()

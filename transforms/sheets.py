@@ -1,8 +1,9 @@
 """A spreadsheet (.xlsx, .xls, .ods) -> the lines the parser reads, each with its sheet and row.
 
 python-calamine (the Rust calamine reader) gives each sheet's used range as a grid and its merged
-ranges. A row with one value in its first column, or one value merged across the table, is a line
-of text (a title row, a heading, a sentence); any other row is a table row, written as a pipe row
+ranges. A row with one value in its first column, or one value merged across (a title row above a
+table), is a line of text; inside a table a row merged across (一、… headings) is one of its rows;
+any other row is a table row, written as a pipe row
 by `formats.render_table` like the tables of .docx and .html. A cell merged down is written 〃 (the
 parser reads it as the cell above), one merged across is empty. A two-row header whose group cell
 (责任单位) is merged over the columns of the row below it is read as one header row. Blank rows
@@ -161,7 +162,10 @@ def sheet_lines(data: bytes, suffix: str) -> list[Line]:
                 return None
             c = filled[0]
             m = merge_of(r, c)
-            if c == 0 or (m and m[3] > m[1] and m[0] == m[2]):
+            across = m is not None and m[3] > m[1] and m[0] == m[2]
+            if across and table:  # a heading row inside a table (一、…) stays one of its rows
+                return None
+            if c == 0 or across:
                 return rows[r][c]
             return None
 
@@ -184,13 +188,15 @@ def sheet_lines(data: bytes, suffix: str) -> list[Line]:
                 out.append(Line(line, name, r + r_off + 1))
                 continue
             cells: list[Cell] = []
-            group_header = False
+            here = [merge_of(r, c) for c in range(len(rows[r]))]
+            # a header of two rows: a group cell merged across (one row tall) beside cells merged down
+            # over the next row
+            group_header = (any(m and m[0] == m[2] == r + r_off and m[3] > m[1] for m in here)
+                            and any(m and m[0] == r + r_off and m[2] == r + r_off + 1 and m[1] == m[3] for m in here))
             for c, v in enumerate(rows[r]):
-                m = merge_of(r, c)
+                m = here[c]
                 if m is None or (m[0], m[1]) == (r + r_off, c + c_off):
                     cells.append(Cell(v))
-                    if m is not None and m[2] > m[0] and m[0] == m[2] - 1 and not table and m[3] == m[1]:
-                        group_header = True  # a header cell merged down over the next row
                 elif m[1] == c + c_off and m[0] < r + r_off:
                     cells.append(Cell("", merged=True))  # merged down: 〃
                 else:
