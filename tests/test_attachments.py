@@ -226,3 +226,53 @@ def test_an_old_word_file_is_refused_with_the_command_that_converts_it():
         with pytest.raises(UnreadableDocument, match=r"old Word 97-2003 file \(\.doc\).*"
                                                      r"`libreoffice --headless --convert-to docx FILE\.doc`"):
             document_text(data, "notice.doc")
+
+
+def test_old_excel_and_opendocument_spreadsheets_are_read():
+    """.xls (xlwt writes BIFF8, as Excel 97-2003 and WPS .et do) with its merged cells; .ods, whose
+    merged cells calamine does not report: a lead cell merged down is empty there, which the parser
+    reads as the cell above in a table that marks no merges."""
+    import io
+
+    import xlwt
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    title, header = "某市2024年重点工作任务分工方案", ["序号", "重点工作任务", "牵头单位", "配合单位"]
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("表1")
+    ws.write_merge(0, 0, 0, 3, title)
+    for c, h in enumerate(header):
+        ws.write(2, c, h)
+    ws.write(3, 0, 1), ws.write(3, 1, "稳定外贸。"), ws.write_merge(3, 4, 2, 2, "市商务局"), ws.write(3, 3, "市财政局")
+    ws.write(4, 0, 2), ws.write(4, 1, "扩大内需。"), ws.write(4, 3, "市发改委")
+    buf = io.BytesIO()
+    wb.save(buf)
+    xls = document_text(buf.getvalue(), "t.xls")
+    assert xls.text.splitlines() == [title, "| 序号 | 重点工作任务 | 牵头单位 | 配合单位 |", "| 1 | 稳定外贸。 | 市商务局 | 市财政局 |",
+                                     "| 2 | 扩大内需。 | 〃 | 市发改委 |"]
+    assert [p[3:] for p in xls.pages] == [("表1", 1), ("表1", 3), ("表1", 4), ("表1", 5)]
+
+    doc = OpenDocumentSpreadsheet()
+    t = Table(name="表1")
+    for cells in ([(title, {"numbercolumnsspanned": 4})] + [(None, {})] * 3, [(h, {}) for h in header],
+                  [("1", {}), ("稳定外贸。", {}), ("市商务局", {"numberrowsspanned": 2}), ("市财政局", {})],
+                  [("2", {}), ("扩大内需。", {}), (None, {}), ("市发改委", {})]):
+        tr = TableRow()
+        for v, kw in cells:
+            if v is None:
+                tr.addElement(CoveredTableCell())
+                continue
+            tc = TableCell(valuetype="string", **kw)
+            tc.addElement(P(text=v))
+            tr.addElement(tc)
+        t.addElement(tr)
+    doc.spreadsheet.addElement(t)
+    buf = io.BytesIO()
+    doc.write(buf)
+    ods = document_text(buf.getvalue(), "t.ods")
+    assert ods.encoding == "ods" and ods.text.splitlines()[3] == "| 2 | 扩大内需。 |  | 市发改委 |"
+    roles = [(r["role"], r["mention"], r["inherited"]) for r in
+             parse_document(buf.getvalue(), "t.ods").frames["assignments"].iter_rows(named=True)]
+    assert ("lead", "市商务局", True) in roles
