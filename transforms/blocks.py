@@ -48,6 +48,7 @@ class Node:
     inherited_cols: tuple[int, ...] = ()  # cells taken from the row above (a merged cell)
     more_cells: list[tuple[int, tuple[int, int]]] = field(default_factory=list)  # continuation rows
     ambiguous: bool = False  # a row whose cell boundaries could not be seen
+    guessed_merge: bool = False  # its inherited cells were empty, read as merged (no 〃 says so)
 
     @property
     def is_leaf(self) -> bool:

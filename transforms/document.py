@@ -188,18 +188,31 @@ CLOSERS = "。;;!?!?))】]」』"
 
 
 def cut_off(text: str, d: ItemDraft) -> bool:
-    """Is this (the last) item cut off by the end of the page? It is when it names no unit, or a
-    label with nothing after it, and its text stops without a sentence end. (An item that runs to
-    the end of the page with its units is kept: a last table row ends with a unit name either way.)"""
-    units = [v for v in d.role.values if v.role in UNIT_ROLES] if d.role else []
+    """Is this (the last) item cut off by the end of the page? It is when
+    - it names no unit of its own (none, only empty cells read as merged with the row above, or a
+      label with nothing after it) and its text stops without a sentence end;
+    - its last unit cell stops after a level character (区);
+    - its role part opens a bracket that the page never closes ((牵头单位:市生态环境局;责任单).
+    An item that runs to the end of the page with its units is kept otherwise: a last table row
+    ends with a unit name either way."""
+    # cells inherited because they were empty (a flattened table) are no evidence the row is whole
+    units = [v for v in d.role.values if v.role in UNIT_ROLES and not (v.inherited and d.node.guessed_merge)] \
+        if d.role else []
     end = d.role.end if d.role else d.text_end
     last = text[:end].rstrip()[-1:]
     if units and len(re.split(r"[、,,;;\s]+", units[-1].value.strip())[-1]) < 2:
-        return True  # the last unit cell stops after a level character: 区
+        return True
+    if d.role and d.role.start < len(text) and text[d.role.start] in ROLE_OPENERS and not text[end:].strip() \
+            and text[end - 1:end] not in CLOSERS:
+        return True
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
 
 
-def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool):
+ROLE_OPENERS = "((〔【["
+
+
+def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]], first_leads: bool,
+                  starred_text: bool = True):
     """(value, mention, role, cue, rule) for every unit an item names. A value read with its role
     (a label, a verb, a column) keeps it (rule as_written); a list whose role the text leaves open
     (责任单位, a bare bracket) is settled by the notice-level rules, in this order: a ★ before a unit
@@ -207,12 +220,13 @@ def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]]
     first-listed-leads rule (first_listed_leads), a single unit in a bare bracket (single_unit: it
     leads; 责任单位:X and X负责 stay responsible, as written), otherwise every unit is responsible (none)."""
     markers = vocab.roles().lead_markers
-    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms}
+    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms} \
+        if starred_text else {}
     has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(starred.values())
     n_units = sum(len(ms) for _, ms in labelled)
     out = []
     for v, ms in labelled:
-        if v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
+        if starred and v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
             decided = [("lead" if starred[id(m)] else "co", "star") for m in ms]
         elif v.role == "co_or_responsible":
             if has_lead:
@@ -230,17 +244,14 @@ def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]]
     return out
 
 
-def item_mentions_of(item_mentions: list[tuple], item_id: str) -> list[tuple]:
-    return [t for t in item_mentions if t[0] == item_id]
-
-
 def item_confidence(cues: list[str], ambiguous: bool) -> float:
     """How sure the item's roles are: the weakest cue behind them (roles.yaml cue_confidence), halved
     when a table row's cell boundary could not be seen; 0 for an item that names no unit."""
     if not cues:
         return 0.0
     weights = vocab.roles().cue_confidence
-    return round(min(weights.get(c, 0.5) for c in cues) * (0.5 if ambiguous else 1.0), 2)
+    weakest = min(weights.get(c, 0.5) for c in set(cues))
+    return round(weakest * 0.5, 2) if ambiguous else weakest
 
 
 def _subtree_end(node: Node) -> int:
@@ -266,8 +277,9 @@ def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
         if not n.is_leaf or n.style in ("row", "group"):
             continue
         line_end = text.find("\n", n.body_start)
-        if line_end < 0 or line_end >= n.end or line_role_part(text, n.body_start, line_end):
-            continue
+        if line_end < 0 or line_end >= n.end or "\n" not in text[line_end:n.end].strip() \
+                or line_role_part(text, n.body_start, line_end):
+            continue  # fewer than two paragraphs under the heading line, or the line has roles itself
         paras, pos = [], line_end + 1
         for line in text[line_end + 1:n.end].split("\n"):
             if line.strip():
@@ -287,8 +299,10 @@ def with_paragraph_items(text: str, nodes: list[Node]) -> list[Node]:
 def group_lead(text: str, node: Node) -> LabelledValue | None:
     """The lead unit a heading names for everything beneath it (省监察厅牵头的工作), as an inherited
     lead with the cue `group`; None for any other heading."""
-    if node.style == "row":
-        return None
+    line_end = text.find("\n", node.body_start, node.body_start + 80)
+    if node.style == "row" or not any(w in text[node.body_start:line_end if line_end > 0 else node.body_start + 80]
+                                      for w in ("牵头", "负责")):
+        return None  # cheap test first: every heading is asked
     title = heading_title(text, node)
     m = vocab.roles().group_lead_heading_re.match(title)
     if not m or not looks_like_units(m.group("units")):
@@ -348,9 +362,14 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
 
+    heading_leads = {id(n): g for n in nodes if not n.is_leaf and (g := group_lead(sview, n))}
     for n in nodes:  # the lead a heading names for the work beneath it: (一)省监察厅牵头的工作
-        group = next((g for a in [n, *n.ancestors()] if (g := group_lead(sview, a))), None)
-        if group is not None and n.is_leaf and n.style != "row":
+        if not n.is_leaf or n.style == "row":
+            continue
+        group = group_lead(sview, n)
+        if group is None and heading_leads:
+            group = next((heading_leads[id(a)] for a in n.ancestors() if id(a) in heading_leads), None)
+        if group is not None:
             d = drafts[id(n)]
             if d.role is None:
                 d.role = RolePart(d.text_end, d.text_end, [group])
@@ -373,6 +392,11 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         if bears_roles(n) or any(s.is_leaf and bears_roles(s) for s in sibs):
             item_nodes.append(n)
     dropped = item_nodes.pop() if item_nodes and cut_off(sview, drafts[id(item_nodes[-1])]) else None
+    if dropped is None and item_nodes:  # the page stops in a leaf after the last item (a new sub-heading's first item)
+        tail = next((n for n in reversed(nodes) if n.is_leaf and n.run == item_nodes[-1].run), None)
+        if tail is not None and tail.start > item_nodes[-1].start and not sview[tail.end:].strip() \
+                and cut_off(sview, drafts[id(tail)]):
+            dropped = tail
     if not item_nodes:
         raise NoItemsFound(
             "no numbered items with responsible units (牵头单位/责任单位 or a unit table) were found"
@@ -406,6 +430,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         })
 
     item_rows, asg_rows, leader_rows, issues = [], [], [], []
+    starred_text = any(m in sview for m in vocab.roles().lead_markers)
     if dropped is not None:
         where = "/".join([x.no for x in dropped.numbered_ancestors()] + [dropped.no or "(unnumbered)"])
         issues.append(QualityIssue(doc_id, None, "warning", "truncated_item_dropped",
@@ -415,6 +440,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     doc_aliases: dict[str, str] = {}
     item_mentions: list[tuple[str, str, int, Mention, bool, str, str]] = []  # item_id, role, ord, mention, inherited, cue, rule
     confidence: dict[str, float] = {}
+    leader_of: dict[int, tuple[str, int, int] | None] = {}  # the leader each heading names, once per heading
 
     overall_of: dict[int, list[Mention]] = {}
     for n in section_nodes:
@@ -445,9 +471,9 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
             issues.append(QualityIssue(doc_id, item_id, "warning", "ambiguous_cell_boundary",
                                        f"row {n.no}: no glue between the lead and co cells; took the first unit as lead"))
         # overall leads inherited from group headings
-        for anc in n.ancestors():
-            for o, m in enumerate(overall_of.get(id(anc), []), 1):
-                item_mentions.append((item_id, "overall_lead", o, m, True, "group", "as_written"))
+        inherited_here = [(item_id, "overall_lead", o, m, True, "group", "as_written")
+                          for anc in n.ancestors() for o, m in enumerate(overall_of.get(id(anc), []), 1)]
+        item_mentions += inherited_here
         if d.role is None:
             continue
         labelled = [(v, splitter.split(v.value, v.start)) for v in d.role.values if v.role in UNIT_ROLES]
@@ -461,15 +487,19 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                 for al in m.aliases:
                     doc_aliases[al] = m.mention
         counters: dict[str, int] = {}
-        for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from):
+        cues = [cue for *_, cue, _ in inherited_here]
+        for v, m, r, cue, rule in mention_roles(sview, labelled, rule_from is not None and k >= rule_from, starred_text):
             counters[r] = counters.get(r, 0) + 1
             item_mentions.append((item_id, r, counters[r], m, v.inherited, cue, rule))
-        confidence[item_id] = item_confidence([cue for *_, cue, _ in item_mentions_of(item_mentions, item_id)],
-                                              d.ambiguous)
+            cues.append(cue)
+        confidence[item_id] = item_confidence(cues, d.ambiguous)
         o = 0
         if not any(v.role == "leader" for v in d.role.values):  # the leader a heading above names
             for anc in n.ancestors():
-                found = heading_leader(sview, anc.body_start, anc.body_start + len(heading_title(sview, anc)) + 1)
+                if id(anc) not in leader_of:
+                    leader_of[id(anc)] = heading_leader(sview, anc.body_start,
+                                                        anc.body_start + len(heading_title(sview, anc)) + 1)
+                found = leader_of[id(anc)]
                 if found:
                     o += 1
                     leader_rows.append({"doc_id": doc_id, "item_id": item_id, "ord": o, "name": found[0],

@@ -96,8 +96,11 @@ def _tokenise(s: str, base: int) -> list[_Piece]:
     out: list[_Piece] = []
     for p in pieces:
         for q in _split_deng(p):
-            out.extend(_split_he(q))
+            out.extend(_split_he(q) if _HE_BEFORE_NAME.search(q.text) else (q,))
     return out
+
+
+_HE_BEFORE_NAME = re.compile("[和及](?=[各省市区县州旗国中团人共])")  # 和 before what may open a unit name
 
 
 def _space_separates(s: str, start: int, i: int) -> bool:
@@ -342,7 +345,7 @@ class UnitSplitter:
         return out
 
     def _expand_group(self, group: list[_Piece]) -> list[Mention]:
-        names = [_strip_alias(p.text.replace(" ", "")) for p in group]
+        names = [_strip_alias(p.text.replace(" ", "") if " " in p.text else p.text) for p in group]
         g = vocab.grammar()
         for k in range(1, len(names)):  # 各开发区、镇(街道) -> 各镇(街道): 各 written once
             if names[k][0] in g.carry_ge and names[k - 1][0].startswith("各"):

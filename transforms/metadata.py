@@ -138,7 +138,11 @@ def report_year(title: str, text: str, published: dt.date | None, doc_number: st
     return published.year if published else None
 
 
+_PIPE = re.compile("[|｜]")
+
+
 def extract_metadata(text: str) -> Metadata:
+    text = _PIPE.sub(" ", text)  # a metadata table flattened to pipe rows: | 文 号: | 玄政〔2023〕25号 |
     head = text[:HEAD_CHARS]
     title = extract_title(text)
     issuer = extract_issuer(text)

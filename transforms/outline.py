@@ -70,6 +70,12 @@ def parse_outline(text: str, one_line_page: bool = False) -> Outline:
         if any(r.search(ln.text.strip()) for r in cfg.boilerplate_res):
             text_end, boiler = ln.start, ln.start
             break
+    numbered = next((ln.start for ln in lines if match_style(ln.text)), None)
+    for ln in lines:  # the site's footer after the notice (【打印本页】【关闭窗口】) ends its outline
+        s = ln.text.strip()
+        if numbered is not None and numbered < ln.start < text_end and len(s) <= 30 and any(w in s for w in cfg.web_noise):
+            text_end = ln.start
+            break
 
     nodes: list[Node] = []
     run = 0

@@ -266,7 +266,11 @@ def _line_phrase(block: str, a: int, b: int, base: int) -> RolePart | None:
     end = a + len(block[a:b].rstrip(" 。.;;"))
     if end <= a:
         return None
-    if block[end - 1] in ROLE_CLOSERS:
+    closed = block[end - 1] in ROLE_CLOSERS
+    if not closed and not vocab.roles().phrase_verb_re.search(block, max(a, end - 12), end) \
+            and not vocab.roles().joint_verb_re.search(block, a, end):
+        return None  # a role phrase ends with a bracket or a verb (…牵头 / …负责完成), or joins (X会同Y…)
+    if closed:
         opener = next((o for o, c in matched_brackets(block[a:end]).items() if c == end - 1 - a), None)
         if opener is not None:
             values = phrase_values(block, a + opener + 1, end - 1, base, bare=True)

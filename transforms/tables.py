@@ -98,7 +98,6 @@ class TableGrid:
 
     def row(self, text: str, no: str, start: int, body: int, cells: list[Span | None], place,
             ambiguous: bool = False) -> None:
-
         cells = (list(cells) + [None] * len(self.columns))[: len(self.columns)]
         text_cols = [c for c, r in enumerate(self.columns) if r == "text"]
         has_text = any(cells[c] is not None and not self._is_merged_mark(text, cells[c]) for c in text_cols)
@@ -109,7 +108,7 @@ class TableGrid:
                 return
             for c in text_cols:  # a numbered row of its own whose task cell is merged with the one above
                 cells[c] = self.last[c] if self.last else None
-        inherited = []
+        inherited, guessed = [], []
         for c, role in enumerate(self.columns):
             merged = self._is_merged_mark(text, cells[c])
             empty_means_merged = cells[c] is None and role in _INHERIT_WHEN_EMPTY and not self.explicit_merges \
@@ -117,10 +116,13 @@ class TableGrid:
             if (merged or empty_means_merged) and self.last and self.last[c] is not None:
                 cells[c] = self.last[c]
                 inherited.append(c)
+                if not merged:
+                    guessed.append(c)
             elif merged:
                 cells[c] = None
         node = Node("row", no, start, body, columns=self.columns, cells=tuple(cells), group_lead=self.group_lead)
         node.inherited_cols = tuple(inherited)
+        node.guessed_merge = bool(guessed) and len(guessed) == len(inherited)
         node.ambiguous = ambiguous
         place(node)
         self.last, self.last_node, self.rows = tuple(cells), node, self.rows + 1
@@ -421,8 +423,8 @@ def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
                 explicit = True
                 break
         return TableGrid("pipe", cols, explicit_merges=explicit), i + 1
-    flat = re.sub(r"\s", "", t)
-    if flat in NO_WORDS or (len(flat) <= 10 and any(w in flat for w in vocab.outline().task_header_words)):
+    flat = re.sub(r"\s", "", t) if len(t) <= 24 else ""  # a header cell is short; most lines are not
+    if flat in NO_WORDS or (flat and len(flat) <= 10 and any(w in flat for w in vocab.outline().task_header_words)):
         found = lines_header(lines, i)  # one cell per line: 序号 / 重点任务 / 牵头单位 / …
         cols = cell_header(found[0]) if found else None
         return (TableGrid("lines", cols), found[1]) if cols else None
