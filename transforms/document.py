@@ -220,28 +220,28 @@ def mention_roles(text: str, labelled: list[tuple[LabelledValue, list[Mention]]]
     (star), a lead named elsewhere in the item (lead_elsewhere: the rest are co), a stated
     first-listed-leads rule (first_listed_leads), a single unit in a bare bracket (single_unit: it
     leads; 责任单位:X and X负责 stay responsible, as written), otherwise every unit is responsible (none)."""
-    markers = vocab.roles().lead_markers
-    starred = {id(m): m.start > 0 and text[m.start - 1] in markers for _, ms in labelled for m in ms} \
-        if starred_text else {}
-    has_lead = any(v.role == "lead" and ms for v, ms in labelled) or any(starred.values())
-    n_units = sum(len(ms) for _, ms in labelled)
+    markers = vocab.roles().lead_markers if starred_text else ""
+    starred = (lambda m: m.start > 0 and text[m.start - 1] in markers) if markers else (lambda m: False)  # noqa: E731
+    open_roles = ("co_or_responsible", "responsible")
+    any_star = bool(markers) and any(starred(m) for v, ms in labelled if v.role in open_roles for m in ms)
+    has_lead = any_star or any(v.role == "lead" and ms for v, ms in labelled)
     out = []
     for v, ms in labelled:
-        if starred and v.role in ("co_or_responsible", "responsible") and any(starred[id(m)] for m in ms):
-            decided = [("lead" if starred[id(m)] else "co", "star") for m in ms]
-        elif v.role == "co_or_responsible":
-            if has_lead:
-                decided = [("co", "lead_elsewhere")] * len(ms)
-            elif first_leads and ms:
-                decided = [("lead", "first_listed_leads")] + [("co", "first_listed_leads")] * (len(ms) - 1)
-                has_lead = True
-            elif n_units == 1 and v.cue == "bracket":
-                decided = [("lead", "single_unit")]  # a bare (市发改局): no word says it shares the work
-            else:
-                decided = [("responsible", "none")] * len(ms)
+        if v.role not in open_roles or (v.role == "responsible" and not any_star):
+            out += [(v, m, v.role, v.cue, "as_written") for m in ms]
+        elif any_star and any(starred(m) for m in ms):
+            out += [(v, m, "lead" if starred(m) else "co", "star", "star") for m in ms]
+        elif v.role == "responsible":
+            out += [(v, m, "responsible", v.cue, "as_written") for m in ms]
+        elif has_lead:
+            out += [(v, m, "co", v.cue, "lead_elsewhere") for m in ms]
+        elif first_leads and ms:
+            out += [(v, m, "lead" if k == 0 else "co", v.cue, "first_listed_leads") for k, m in enumerate(ms)]
+            has_lead = True
+        elif len(ms) == 1 and v.cue == "bracket" and sum(len(x) for _, x in labelled) == 1:
+            out.append((v, ms[0], "lead", v.cue, "single_unit"))  # a bare (市发改局): no word says it shares the work
         else:
-            decided = [(v.role, "as_written")] * len(ms)
-        out += [(v, m, r, "star" if rule == "star" else v.cue, rule) for m, (r, rule) in zip(ms, decided)]
+            out += [(v, m, "responsible", v.cue, "none") for m in ms]
     return out
 
 
