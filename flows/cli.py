@@ -72,9 +72,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
-    # --json: the summary alone on stdout (`fengong run --json | jq .`); every progress line to stderr
-    with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
-        summary = _run(args)
+    from flows.lifecycle import Stopped, exit_now, file_identity, stop_ephemeral_server, stop_on_signals, stopped_line
+
+    before = file_identity(args.warehouse)
+
+    def stopped(signum: int, grace_s: float) -> None:
+        """SIGINT/SIGTERM: the staging copy is discarded already (or the run had published); say which, exit."""
+        stop_ephemeral_server(grace_s)
+        print(stopped_line(signum, file_identity(args.warehouse) != before), file=sys.stderr)
+        exit_now(128 + signum)
+
+    # Ctrl-C or SIGTERM at any moment: one line, 130 or 143, Prefect's server stopped, nothing left running
+    with stop_on_signals(on_timeout=lambda signum: stopped(signum, 0.5)) as stop:
+        try:
+            # --json: the summary alone on stdout (`fengong run --json | jq .`); every progress line to stderr
+            with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+                summary = _run(args)
+        except Stopped as s:
+            stopped(s.signum, 3.0)
+    if stop.signum is not None:  # came after the run had finished
+        stopped(stop.signum, 3.0)
     if summary is None:
         return 2
     if args.json:
@@ -89,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
+    from flows.lifecycle import start_ephemeral_server
     from flows.ops import RefusedInput
     from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
@@ -98,6 +116,8 @@ def _run(args: argparse.Namespace) -> dict | None:
               "creates its database, ~30 s", flush=True)
     else:
         print("fengong: starting Prefect (ephemeral)", flush=True)
+    # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
+    start_ephemeral_server()
     flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
