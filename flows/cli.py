@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
-    from flows.lifecycle import start_ephemeral_server
+    from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
     from flows.ops import RefusedInput
     from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
@@ -118,6 +118,7 @@ def _run(args: argparse.Namespace) -> dict | None:
         print("fengong: starting Prefect (ephemeral)", flush=True)
     # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
     start_ephemeral_server()
+    quiet_signal_crashes()
     flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,

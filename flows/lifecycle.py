@@ -104,6 +104,22 @@ def _guarded_server_class():
     return GuardedEphemeralServer
 
 
+class _SignalCrashes(logging.Filter):
+    """Drops Prefect's "Crash detected! Execution was aborted by a termination signal / an interrupt
+    signal" line: a stop by signal is told in fengong's one line (the flow run is still marked Crashed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Crash detected! Execution was aborted by a")
+
+
+def quiet_signal_crashes() -> None:
+    """Prefect installs its own SIGTERM handler while a flow runs (it chains to fengong's afterwards), and
+    logs the crash before fengong hears of the signal: that log line is dropped here."""
+    logger = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _SignalCrashes) for f in logger.filters):
+        logger.addFilter(_SignalCrashes())
+
+
 def start_ephemeral_server():
     """Start Prefect's ephemeral API server now, from the main thread, guarded; None when Prefect will
     not use one (PREFECT_API_URL is set, or the ephemeral server is disabled). Prefect's client asks
