@@ -182,10 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"fengong: --timezone {timezone!r} is not a time zone Prefect knows ({e}); use an IANA name such "
               "as Asia/Shanghai or UTC", file=sys.stderr)
         return 2
-    serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
+    return serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
           progress=lambda m: print(m, flush=True), timezone=timezone)
-    return 0
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -370,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "PREFECT_HOME (default ./.prefect).\n\n"
                               "stop:\n  Ctrl-C, or kill -TERM -- -PGID (serve, its Prefect server and a running "
                               "flow run).\n\n"
-                              "exit status:\n  0  stopped\n  2  refused before serving: a bad --raw, a "
+                              "exit status:\n  130  stopped by Ctrl-C (SIGINT), 143  stopped by SIGTERM (runs in progress are stopped, their "
+                              "warehouse\n       changes discarded)\n  2  refused before serving: a bad --raw, a "
                               "read-only warehouse, a bad --cron or --timezone")
     _run_options(v)
     v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "

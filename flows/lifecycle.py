@@ -224,3 +224,22 @@ def exit_now(code: int) -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
+def as_a_deployment_run() -> None:
+    """In a flow-run process that `fengong serve` (or a Prefect worker) started, from the flow's body: its
+    starter stops it, with SIGTERM, so Ctrl-C in the terminal (SIGINT to the whole group) is left to the
+    starter; and it dies with its starter, even one killed with SIGKILL."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the starter's SIGTERM ends the process at once, as SIGKILL would and as safely (the staging copy is
+    # never published; the next run deletes it): Prefect's own handling of it in the middle of a task
+    # prints tracebacks (a task crash while its run is not set yet)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    quiet_signal_crashes()
+    starter = os.getppid()
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != starter:  # the starter died before the guard was set
+            os._exit(1)

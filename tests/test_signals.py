@@ -157,3 +157,31 @@ def test_a_run_killed_with_sigkill_leaves_no_prefect_server(tmp_path, cli_env, p
     proc.communicate(timeout=30)
     assert gone_within(children, 5) == []
     assert prefect_processes(prefect_home) == []
+
+
+@pytest.mark.skipif(not os.environ.get("FENGONG_SLOW_TESTS"),
+                    reason="waits for a real 1-minute cron tick (~90 s); set FENGONG_SLOW_TESTS=1 to run it")
+@pytest.mark.parametrize("send, signum, code", [(os.killpg, signal.SIGINT, 130), (os.kill, signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm-to-pid"])
+def test_a_signal_stops_serve_and_the_scheduled_run_it_started(send, signum, code, tmp_path, cli_env, prefect_home):
+    """serve on a 1-minute cron; once its scheduled run is parsing, the signal: serve, the flow run and the
+    local Prefect server are gone within 15 s, one line, and the run published nothing."""
+    generated_raw(tmp_path)
+    proc = start(["serve", "--cron", "* * * * *", "--batch-size", "20"], tmp_path, cli_env)
+    wait_for_line(proc, "files to parse:", timeout=240)  # printed by the flow-run process
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert any("prefect server start" in " ".join(c.cmdline()) for c in children)
+    t0 = time.monotonic()
+    send(proc.pid, signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == code, err
+    assert err == f"fengong: serve stopped by {signal.Signals(signum).name}\n"
+    assert gone_within(children, 2) == []
+    assert prefect_processes(prefect_home) == []
+    # nothing published (a flow run ended by serve's SIGTERM may leave its staging copy: the next run deletes it)
+    assert not (tmp_path / "warehouse" / "fengong.duckdb").exists()
