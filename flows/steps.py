@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from transforms.document import NoItemsFound, ParsedDocument, parse_document
+from transforms.formats import source_spans
 from transforms.text import UnreadableDocument
 from validation.contracts import describe, no_rejected_rows, reject_rows, validate_frames, wholesale
 
@@ -136,9 +137,23 @@ def parse_and_validate(files: list[SourceFile], reviewed=None) -> BatchResult:
             d.frames = kept
         d.frames["rejected_rows"] = rejected
     out.parsed = [d for d in docs if d.doc_id not in bad]
+    for d in out.parsed:  # where in the PDF or spreadsheet each span of the text comes from
+        src = names[d.frames["documents"]["source_file"][0]]
+        d.frames["document_pages"] = pages_frame(d.doc_id, source_spans(src.data, src.name))
     ended = time.time()
     out.timings.update(end=ended, validate=ended - parsed_at)
     return out
+
+
+PAGES_SCHEMA = {"doc_id": pl.Utf8, "char_start": pl.Int64, "char_end": pl.Int64, "page": pl.Int32,
+                "sheet": pl.Utf8, "sheet_row": pl.Int32}
+
+
+def pages_frame(doc_id: str, spans) -> pl.DataFrame:
+    """document_pages: (char_start, char_end, page, sheet, sheet_row) spans of a document's text; no
+    rows for a .txt, .html or .docx."""
+    return pl.DataFrame([{"doc_id": doc_id, "char_start": a, "char_end": b, "page": p, "sheet": s, "sheet_row": r}
+                         for a, b, p, s, r in spans], schema=PAGES_SCHEMA)
 
 
 def concat_frames(docs: list[ParsedDocument]) -> dict[str, pl.DataFrame]:

@@ -90,3 +90,11 @@ def test_regression_a_clause_that_names_a_role_is_not_a_unit():
 
     assert not looks_like_units("市住建局为牵头单位")
     assert looks_like_units("各牵头单位")
+
+
+def test_regression_a_page_that_stops_at_a_bare_label_drops_its_last_item_with_or_without_a_line_break():
+    body = "1.推进城市更新。\n牵头单位:市住建局\n责任单位:市财政局\n2.完善财政制度。\n牵头单位:市发改委\n责任单位"
+    for end in ("", "\n"):
+        doc = parse_text(HEAD + body + end, "cut.txt")
+        assert doc.frames["items"]["item_no"].to_list() == ["1"], repr(end)
+        assert doc.frames["documents"]["incomplete"][0] is True

@@ -135,8 +135,11 @@ def test_discover_finds_every_file_but_hidden_ones(tmp_path):
 
 
 def test_a_pdf_says_what_it_is_and_what_to_do():
-    with pytest.raises(UnreadableDocument, match="the file is a PDF file, not a text notice; fengong reads .txt, .html and .docx"):
+    with pytest.raises(UnreadableDocument, match="corrupt PDF: it cannot be opened .*download it again"):
         parse_document(b"%PDF-1.7 ...", "notice.pdf")
+    with pytest.raises(UnreadableDocument, match="the file is a PDF file, not a text notice; fengong reads .txt, .html, "
+                                                 ".docx, .pdf, .xlsx, .xls and .ods by their suffix"):
+        parse_document(b"%PDF-1.7 ...", "notice.txt")
 
 
 def test_web_page_and_word_file_in_raw_load_into_the_warehouse(tmp_path):

@@ -377,7 +377,7 @@ def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(projec
     assert reasons == {
         ("empty.txt", "decode"): "cannot read empty.txt: the file is empty",
         ("scan.txt", "decode"): "cannot read scan.txt: the file is binary (it contains NUL bytes), not a text notice; "
-                                "fengong reads .txt, .html and .docx",
+                                "fengong reads .txt, .html, .docx, .pdf, .xlsx, .xls and .ods by their suffix",
         ("no items.txt", "parse"): "no items.txt: no numbered items with responsible units "
                                    "(牵头单位/责任单位 or a unit table) were found",
     }

@@ -94,7 +94,8 @@ def test_bad_document_is_quarantined_and_the_others_load(con, tmp_raw):
     reasons = {q["source_file"]: (q["stage"], q["reason"]) for q in result.quarantined}
     assert reasons == {
         "binary.txt": ("decode", "cannot read binary.txt: the file is a PDF file, not a text notice; fengong reads "
-                                 ".txt, .html and .docx (convert it, or save the page/attachment as one of these)"),
+                                 ".txt, .html, .docx, .pdf, .xlsx, .xls and .ods by their suffix (name the file by "
+                                 "what it is, or convert it)"),
         "empty.txt": ("decode", "cannot read empty.txt: the file is empty"),
         "no_items.txt": ("parse", "no_items.txt: no numbered items with responsible units "
                                   "(牵头单位/责任单位 or a unit table) were found"),

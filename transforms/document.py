@@ -192,7 +192,8 @@ def cut_off(text: str, d: ItemDraft) -> bool:
     - it names no unit of its own (none, only empty cells read as merged with the row above, or a
       label with nothing after it) and its text stops without a sentence end;
     - its last unit cell stops after a level character (区);
-    - its role part opens a bracket that the page never closes ((牵头单位:市生态环境局;责任单).
+    - its role part opens a bracket that the page never closes ((牵头单位:市生态环境局;责任单);
+    - the page stops at a further role label, written whole or in part (…\n责任单位).
     An item that runs to the end of the page with its units is kept otherwise: a last table row
     ends with a unit name either way."""
     # cells inherited because they were empty (a flattened table) are no evidence the row is whole
@@ -205,6 +206,9 @@ def cut_off(text: str, d: ItemDraft) -> bool:
     if d.role and d.role.start < len(text) and text[d.role.start] in ROLE_OPENERS and not text[end:].strip() \
             and text[end - 1:end] not in CLOSERS:
         return True
+    rest = text[end:].strip()
+    if rest and len(rest) <= 8 and any(label.startswith(rest) for label in vocab.roles().labels):
+        return True  # the page stops at the next role label (责任单位, 责任单), with nothing after it
     return (not units or any(not v.value.strip() for v in units)) and last not in CLOSERS
 
 

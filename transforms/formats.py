@@ -1,4 +1,6 @@
-"""Notice files in other formats -> plain text the parser reads: saved web pages and .docx.
+"""Notice files in other formats -> plain text the parser reads: saved web pages, .docx, PDF
+(transforms/pdf.py), spreadsheets (transforms/sheets.py); an old .doc is refused with the command
+that converts it.
 
 Tables are written as pipe rows (`| 1 | task | 市发改委 | 市财政局 |`), one line per row, so the
 cells the file gives are the cells the parser sees: no guessing from glue. A cell merged with the
@@ -10,13 +12,17 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from transforms.text import DecodedText, UnreadableDocument, decode_bytes
+from transforms.text import DecodedText, UnreadableDocument, decode_bytes, normalise_text
 
 HTML_SUFFIXES = (".html", ".htm", ".shtml")
 DOCX_SUFFIXES = (".docx",)
 TEXT_SUFFIXES = (".txt",)
-SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + DOCX_SUFFIXES
+PDF_SUFFIXES = (".pdf",)
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".et")
+DOC_SUFFIXES = (".doc", ".wps")
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + DOCX_SUFFIXES + PDF_SUFFIXES + SHEET_SUFFIXES
 
 # not `form`: ASP.NET pages wrap the whole page in one
 _DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "select", "iframe", "button",
@@ -45,14 +51,75 @@ class Cell:
 
 
 def document_text(data: bytes, source_file: str) -> DecodedText:
-    """The text of a notice file, by its suffix (and its bytes, for a page saved as .txt)."""
+    """The text of a notice file, by its suffix (and its bytes, for a page saved as .txt). For a
+    PDF or a spreadsheet, `pages` maps spans of the text to the page, or the sheet and row, they
+    come from (see `source_spans`)."""
     name = source_file.lower()
     if name.endswith(DOCX_SUFFIXES):
+        from transforms.sheets import check_zip
+
+        check_zip(data, ".docx")
         return DecodedText(docx_to_text(data), "docx")
+    if name.endswith(PDF_SUFFIXES + SHEET_SUFFIXES) or (name.endswith(DOC_SUFFIXES) and data[:4] == b"\xd0\xcf\x11\xe0"):
+        return _converted(data, name.rsplit(".", 1)[-1])
+    if name.endswith(DOC_SUFFIXES):
+        raise UnreadableDocument(_DOC_REASON)
     decoded = decode_bytes(data)
     if name.endswith(HTML_SUFFIXES) or _HTML_START.match(decoded.text):  # also a page saved as .txt
         return DecodedText(html_to_text(decoded.text), f"html/{decoded.encoding}")
     return decoded
+
+
+_DOC_REASON = ("an old Word 97-2003 file (.doc): fengong does not read this binary format; convert it with "
+               "`libreoffice --headless --convert-to docx FILE.doc` and put the .docx in raw/")
+
+
+@lru_cache(maxsize=4)
+def _converted(data: bytes, suffix: str) -> DecodedText:
+    """A PDF or spreadsheet as text, normalised here so that the spans in `pages` stay valid in the
+    stored text (normalise_text changes nothing more). Cached: the parser and the loader's page map
+    ask for the same file one after the other."""
+    if suffix in ("doc", "wps"):
+        raise UnreadableDocument(_DOC_REASON)
+    if suffix == "pdf":
+        from transforms.pdf import pdf_lines
+
+        lines = [(ln.text, (ln.page, None, None)) for ln in pdf_lines(data)]
+        encoding = "pdf"
+    else:
+        from transforms.sheets import sheet_lines
+
+        lines = [(ln.text, (None, ln.sheet, ln.row)) for ln in sheet_lines(data, "." + suffix)]
+        encoding = suffix if suffix != "et" else "xls"
+    parts: list[str] = []
+    pages: list[tuple[int, int, int | None, str | None, int | None]] = []
+    pos = 0
+    for text, (page, sheet, row) in lines:
+        t = normalise_text(text.replace("\r", " ").replace("\n", " "))
+        start, pos = pos, pos + len(t) + 1
+        parts.append(t)
+        if pages and pages[-1][2:] == (page, sheet, row) and page is not None:
+            pages[-1] = (pages[-1][0], pos, page, sheet, row)  # a page is one span
+        else:
+            pages.append((start, pos, page, sheet, row))
+    while parts and not parts[-1].strip():
+        parts.pop()
+    text = "\n".join(parts) + "\n"
+    if not text.strip():
+        raise UnreadableDocument(f"the {suffix} file has no text")
+    return DecodedText(text, encoding, tuple((a, min(b, len(text)), p, s, r) for a, b, p, s, r in pages if a < len(text)))
+
+
+def source_spans(data: bytes, source_file: str) -> tuple:
+    """(char_start, char_end, page, sheet, row) spans of a PDF's or spreadsheet's text; () for
+    other formats."""
+    name = source_file.lower()
+    if not name.endswith(PDF_SUFFIXES + SHEET_SUFFIXES):
+        return ()
+    try:
+        return _converted(data, name.rsplit(".", 1)[-1]).pages
+    except UnreadableDocument:
+        return ()
 
 
 def _cell_text(s: str) -> str:

@@ -16,6 +16,8 @@ class UnreadableDocument(ValueError):
 class DecodedText:
     text: str
     encoding: str
+    # PDF and spreadsheets: (char_start, char_end, page, sheet, row) spans of `text`
+    pages: tuple = ()
 
 
 _BINARY_MAGIC = {
@@ -24,7 +26,7 @@ _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
-    b"\xd0\xcf\x11\xe0": "an old MS Office binary (doc/xls)",
+    b"\xd0\xcf\x11\xe0": "an old MS Office binary (.doc/.xls; a .xls is read when named .xls)",
     b"\x1f\x8b": "a gzip archive",
 }
 
@@ -35,11 +37,11 @@ def decode_bytes(data: bytes) -> DecodedText:
         raise UnreadableDocument("the file is empty")
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
-            raise UnreadableDocument(f"the file is {what}, not a text notice; fengong reads .txt, .html and .docx"
-                                     " (convert it, or save the page/attachment as one of these)")
+            raise UnreadableDocument(f"the file is {what}, not a text notice; fengong reads .txt, .html, .docx, .pdf, "
+                                     ".xlsx, .xls and .ods by their suffix (name the file by what it is, or convert it)")
     if b"\x00" in data[:4096]:
         raise UnreadableDocument("the file is binary (it contains NUL bytes), not a text notice; "
-                                 "fengong reads .txt, .html and .docx")
+                                 "fengong reads .txt, .html, .docx, .pdf, .xlsx, .xls and .ods by their suffix")
     if data.startswith(b"\xef\xbb\xbf"):
         return DecodedText(data[3:].decode("utf-8"), "utf-8-sig")
     try:

@@ -18,7 +18,7 @@ import polars as pl
 
 HERE = Path(__file__).parent
 DOC_TABLES = ("documents", "document_texts", "sections", "items", "assignments", "leaders", "indicators",
-              "quality_issues", "doc_units", "doc_unit_aliases", "rejected_rows")
+              "quality_issues", "doc_units", "doc_unit_aliases", "rejected_rows", "document_pages")
 FRAME_FOR_TABLE = {"doc_units": "units", "doc_unit_aliases": "unit_aliases"}
 
 

@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS document_texts (
     text   VARCHAR NOT NULL                  -- the normalised text every offset points into
 );
 
+-- where a span of the text comes from in a PDF (page) or a spreadsheet (sheet, sheet_row, 1-based
+-- as the spreadsheet shows it); no rows for .txt, .html and .docx. v_item_sources joins it to items.
+CREATE TABLE IF NOT EXISTS document_pages (
+    doc_id VARCHAR NOT NULL, char_start BIGINT NOT NULL, char_end BIGINT NOT NULL,
+    page INTEGER, sheet VARCHAR, sheet_row INTEGER
+);
+
 CREATE TABLE IF NOT EXISTS sections (
     doc_id VARCHAR NOT NULL, section_id VARCHAR NOT NULL, seq INTEGER, style VARCHAR, item_no VARCHAR,
     parent_nos VARCHAR[], parent_section_id VARCHAR, title VARCHAR, char_start BIGINT, char_end BIGINT

@@ -11,3 +11,10 @@ CREATE OR REPLACE MACRO unit_items(jur, unit_name_) AS TABLE
     FROM v_assignments
     WHERE jurisdiction = jur AND unit_name = unit_name_
     ORDER BY period_year, item_seq;
+
+-- The page of a PDF, or the sheet and row of a spreadsheet, each item starts on (null for a
+-- notice read from .txt, .html or .docx): the span of document_pages that holds its first character.
+CREATE OR REPLACE VIEW v_item_sources AS
+SELECT i.doc_id, i.item_id, i.item_no, i.parent_nos, i.char_start, p.page, p.sheet, p.sheet_row
+FROM items i LEFT JOIN document_pages p
+  ON p.doc_id = i.doc_id AND i.char_start >= p.char_start AND i.char_start < p.char_end;
