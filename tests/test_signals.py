@@ -87,11 +87,8 @@ def gone_within(procs: list[psutil.Process], seconds: float) -> list[psutil.Proc
     return alive
 
 
-def stop_and_check(proc: subprocess.Popen, send, signum: int, prefect_home: Path) -> tuple[str, float]:
-    """Send the signal, wait for the exit; return (stderr, seconds from the signal to the exit). Asserts
-    that every process the command had started is gone then."""
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert any("uvicorn" in " ".join(c.cmdline()) for c in children), "no Prefect server was running"
+def send_and_wait(proc: subprocess.Popen, send, signum: int) -> tuple[str, float]:
+    """Send the signal; return (stderr, seconds from the signal to the exit). The group is killed if it hangs."""
     t0 = time.monotonic()
     send(proc.pid, signum)
     try:
@@ -99,7 +96,15 @@ def stop_and_check(proc: subprocess.Popen, send, signum: int, prefect_home: Path
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    elapsed = time.monotonic() - t0
+    return err, time.monotonic() - t0
+
+
+def stop_and_check(proc: subprocess.Popen, send, signum: int, prefect_home: Path) -> tuple[str, float]:
+    """Send the signal, wait for the exit; return (stderr, seconds from the signal to the exit). Asserts
+    that every process the command had started is gone then."""
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert any("uvicorn" in " ".join(c.cmdline()) for c in children), "no Prefect server was running"
+    err, elapsed = send_and_wait(proc, send, signum)
     assert gone_within(children, 2) == []
     assert prefect_processes(prefect_home) == []
     return err, elapsed
@@ -171,14 +176,8 @@ def test_a_signal_stops_serve_and_the_scheduled_run_it_started(send, signum, cod
     wait_for_line(proc, "files to parse:", timeout=240)  # printed by the flow-run process
     children = psutil.Process(proc.pid).children(recursive=True)
     assert any("prefect server start" in " ".join(c.cmdline()) for c in children)
-    t0 = time.monotonic()
-    send(proc.pid, signum)
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert time.monotonic() - t0 < 15
+    err, elapsed = send_and_wait(proc, send, signum)
+    assert elapsed < 15
     assert proc.returncode == code, err
     assert err == f"fengong: serve stopped by {signal.Signals(signum).name}\n"
     assert gone_within(children, 2) == []
