@@ -72,9 +72,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
-    # --json: the summary alone on stdout (`fengong run --json | jq .`); every progress line to stderr
-    with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
-        summary = _run(args)
+    from flows.lifecycle import Stopped, exit_now, file_identity, stop_ephemeral_server, stop_on_signals, stopped_line
+
+    before = file_identity(args.warehouse)
+
+    def stopped(signum: int, grace_s: float) -> None:
+        """SIGINT/SIGTERM: the staging copy is discarded already (or the run had published); say which, exit."""
+        stop_ephemeral_server(grace_s)
+        print(stopped_line(signum, file_identity(args.warehouse) != before), file=sys.stderr)
+        exit_now(128 + signum)
+
+    # Ctrl-C or SIGTERM at any moment: one line, 130 or 143, Prefect's server stopped, nothing left running
+    with stop_on_signals(on_timeout=lambda signum: stopped(signum, 0.5)) as stop:
+        try:
+            # --json: the summary alone on stdout (`fengong run --json | jq .`); every progress line to stderr
+            with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+                summary = _run(args)
+        except Stopped as s:
+            stopped(s.signum, 3.0)
+    if stop.signum is not None:  # came after the run had finished
+        stopped(stop.signum, 3.0)
     if summary is None:
         return 2
     if args.json:
@@ -89,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
+    from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
     from flows.ops import RefusedInput
     from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
@@ -98,6 +116,9 @@ def _run(args: argparse.Namespace) -> dict | None:
               "creates its database, ~30 s", flush=True)
     else:
         print("fengong: starting Prefect (ephemeral)", flush=True)
+    # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
+    start_ephemeral_server()
+    quiet_signal_crashes()
     flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
@@ -161,10 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"fengong: --timezone {timezone!r} is not a time zone Prefect knows ({e}); use an IANA name such "
               "as Asia/Shanghai or UTC", file=sys.stderr)
         return 2
-    serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
+    return serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
           progress=lambda m: print(m, flush=True), timezone=timezone)
-    return 0
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -349,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "PREFECT_HOME (default ./.prefect).\n\n"
                               "stop:\n  Ctrl-C, or kill -TERM -- -PGID (serve, its Prefect server and a running "
                               "flow run).\n\n"
-                              "exit status:\n  0  stopped\n  2  refused before serving: a bad --raw, a "
+                              "exit status:\n  130  stopped by Ctrl-C (SIGINT), 143  stopped by SIGTERM (runs in progress are stopped, their "
+                              "warehouse\n       changes discarded)\n  2  refused before serving: a bad --raw, a "
                               "read-only warehouse, a bad --cron or --timezone")
     _run_options(v)
     v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "

@@ -26,6 +26,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows import ops, steps
+from flows.lifecycle import as_a_deployment_run
 from flows.ops import RunSummary, functions_frame  # noqa: F401  (used by tests and callers)
 
 
@@ -143,6 +144,8 @@ def ingest(raw_dir: str = "raw", warehouse: str = ops.DEFAULT_WAREHOUSE, batch_s
            project_dir: str | None = None, batches_ahead: int = 4) -> dict:
     """Process the new and changed notices in raw_dir into the warehouse (see flows/ops.py)."""
     triggered_by, flow_run_id = _trigger()
+    if triggered_by != "manual":
+        as_a_deployment_run()
     return ops.run_ingest(raw_dir=raw_dir, warehouse=warehouse, batch_size=batch_size, review_file=review_file,
                           force=force, allow_outside_raw=allow_outside_raw, max_file_mb=max_file_mb,
                           lock_wait_s=lock_wait_s, project_dir=project_dir,
