@@ -192,18 +192,18 @@ def unit_suffix(name: str) -> str:
     return m.group(0) if m else ""
 
 
-_OPENINGS: tuple = (None, None, frozenset(), ())  # (taxonomy, aliases, words, their lengths)
+_OPENINGS: tuple = (None, None, None, frozenset(), (), {})  # (taxonomy, aliases, grammar, words, lengths, prefixes)
 
 
 def _function_openings() -> tuple[frozenset[str], tuple[int, ...]]:
     """Function keywords and dictionary aliases, as a set and the lengths to try (rebuilt when the
     vocabulary objects change)."""
     global _OPENINGS
-    tax, al = vocab.taxonomy(), vocab.aliases()
-    if _OPENINGS[0] is not tax or _OPENINGS[1] is not al:
+    tax, al, g = vocab.taxonomy(), vocab.aliases(), vocab.grammar()
+    if _OPENINGS[0] is not tax or _OPENINGS[1] is not al or _OPENINGS[2] is not g:
         words = frozenset(tax.keywords) | frozenset(al)
-        _OPENINGS = (tax, al, words, tuple(sorted({len(w) for w in words})))
-    return _OPENINGS[2], _OPENINGS[3]
+        _OPENINGS = (tax, al, g, words, tuple(sorted({len(w) for w in words})), {})
+    return _OPENINGS[3], _OPENINGS[4]
 
 
 def starts_with_function(name: str) -> bool:
@@ -219,7 +219,19 @@ def starts_with_function(name: str) -> bool:
 
 def level_prefix(name: str) -> str:
     """'市' for 市发改委, '区委' for 区委组织部, '地区' for 地区财政局 (a level word of unit_grammar.yaml
-    followed by a function), '' for 江汉职院 or 市场监管局 (市场 is a word)."""
+    followed by a function), '' for 江汉职院 or 市场监管局 (市场 is a word). Remembered per name for as
+    long as the vocabulary is the same (notices repeat their unit names)."""
+    _function_openings()
+    known = _OPENINGS[5]
+    prefix = known.get(name)
+    if prefix is None:
+        if len(known) > 100_000:
+            known.clear()
+        prefix = known[name] = _level_prefix(name)
+    return prefix
+
+
+def _level_prefix(name: str) -> str:
     g = vocab.grammar()
     if not name or starts_with_function(name):
         return ""
