@@ -48,3 +48,9 @@ def test_unfolding_keeps_every_offset():
     text = "关于印发的通知 " + "1.推进城市更新。(牵头单位:市住建局)  " * 20
     view = unfolded_view(text)
     assert len(view) == len(text) and view.replace("\n", " ") == text and "\n" in view
+
+
+def test_regression_a_short_place_name_inside_a_word_is_not_the_notices_place():
+    # 307, a repost of the State Council's notice: 乡村振兴 made it 振兴区 (丹东市), named nowhere else
+    doc = parse_document((REALSET / "307_guowuyuan-2018-gwr-repost-roman-numbering.txt").read_bytes(), "307.txt")
+    assert doc.frames["documents"]["jurisdiction"][0] == "全国"

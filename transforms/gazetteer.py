@@ -110,20 +110,26 @@ def find_jurisdiction(title: str, issuer: str, body: str, level_hint: str = "") 
     scores: dict[str, float] = {}
     evidence: set[str] = set()  # places named in full somewhere, or by short name in the title/issuer
     headline: set[str] = set()  # places named in full in the title or by the issuing office
+    named_in_full: set[str] = set()
     for text, weight in ((title, 6.0), (issuer, 5.0), (body, 2.0)):
         for form, codes in _maximal_hits(text):
             for code, full in codes:
                 scores[code] = scores.get(code, 0.0) + (weight if full else weight / 3)
+                if full:
+                    named_in_full.add(code)
                 if full or weight > 2.0:
                     evidence.add(code)
                 if full and weight > 2.0:
                     headline.add(code)
+    # a short name alone (振兴 in 乡村振兴, 新城 in 新城建设) is evidence only beside its parent or its full name
+    pl = places()
+    named = {pl[c].name for c in scores}
+    evidence = {c for c in evidence if c in named_in_full or pl[c].parent in named}
     scores = {c: s for c, s in scores.items() if c in evidence}
     if not scores:
         # the State Council's own notice (国务院关于…, 国发〔2024〕6号), not a local one that mentions it
         national = re.match(r"国务院|国家", title) or re.match(r"国务院", issuer)
         return NATIONAL if national else None
-    pl = places()
     by_name = {}
     for code in scores:
         by_name.setdefault(pl[code].name, []).append(code)
