@@ -57,23 +57,13 @@ def review_rows(con) -> list[dict]:
 
 
 def write_review_file(path: Path, rows: list[dict], known_by_jurisdiction: dict[str, list[str]]) -> int:
-    """Write the file whole or not at all (a temporary file, then os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """One row per unresolved (jurisdiction, mention), with candidates; written whole or not at all."""
     generic = sorted({a.canonical for a in vocab.aliases().values()})
-    seen = set()
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in rows:
-            key = (r["jurisdiction"], r["mention"])
-            if key in seen:
-                continue
-            seen.add(key)
-            known = known_by_jurisdiction.get(r["jurisdiction"], []) + generic
-            w.writerow({**{k: r.get(k) for k in COLUMNS}, "candidates": candidates(r["mention"], known)})
-    tmp.replace(path)
-    return len(seen)
+    first: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        first.setdefault((r["jurisdiction"], r["mention"]), r)
+    return write_rows(path, [{**r, "candidates": candidates(r["mention"], known_by_jurisdiction.get(r["jurisdiction"], [])
+                                                             + generic)} for r in first.values()], COLUMNS)
 
 
 LOW_CONFIDENCE_COLUMNS = ["source_file", "item", "confidence", "evidence", "text", "doc_id", "item_id"]
