@@ -31,8 +31,30 @@ _BINARY_MAGIC = {
 }
 
 
+# byte-order marks of the Unicode encodings Windows saves ("Unicode" in Notepad is UTF-16-LE): the
+# mark, the codec, the name recorded in documents.encoding. UTF-32 first: its LE mark starts with UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be", "utf-16-be"),
+)
+
+
 def decode_bytes(data: bytes) -> DecodedText:
-    """Decode UTF-8 (with or without BOM) or GB18030/GBK; refuse binary and empty input."""
+    """Decode UTF-8 (with or without BOM), UTF-16 or UTF-32 with a BOM, or GB18030/GBK; refuse binary
+    and empty input."""
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec)
+            except UnicodeDecodeError as e:
+                raise UnreadableDocument(
+                    f"the file starts with a {name.upper()} byte-order mark but is not valid {name.upper()} "
+                    f"(at byte {e.start + len(bom)}); open it in a text editor and save it as UTF-8") from e
+            if not text.strip():
+                raise UnreadableDocument("the file is empty")
+            return DecodedText(text, name)
     if not data.strip():
         raise UnreadableDocument("the file is empty")
     for magic, what in _BINARY_MAGIC.items():
