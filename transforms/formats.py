@@ -264,7 +264,64 @@ def main_content(soup):
         node = best
 
 
+MAX_HTML_DEPTH = 400  # real pages nest a few dozen elements; the walker below recurses once per level
+_VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+              "source", "track", "wbr", "basefont", "frame", "isindex"}
+# closed by the parser when the next one starts (<p>…<p>…, <td>…<td>…): never nested by being left open
+_AUTO_CLOSED_TAGS = {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot",
+                     "colgroup", "rb", "rt", "rp"}
+_MARKUP = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)|<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>",
+                     re.S | re.I)
+
+
+def html_depth(html: str, stop: int = MAX_HTML_DEPTH) -> int:
+    """How deep the page nests its elements, counted on the markup before any parser builds a tree:
+    an element left open nests what follows (as lxml nests it), a closing tag closes the elements
+    opened after its own; void and self-closed elements, and those a parser closes by itself (<p>,
+    <td>…), are not counted. Stops at the first depth over `stop` (a page of 100,000 nested <div>
+    is refused after reading 400 of them)."""
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    deepest = 0
+    for m in _MARKUP.finditer(html):
+        name = (m.group(3) or "").lower()
+        if not name or name in _VOID_TAGS or name in _AUTO_CLOSED_TAGS:
+            continue
+        if m.group(2):  # </name>: closes it and what was opened inside it and left open
+            if open_count.get(name):
+                while True:
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    if top == name:
+                        break
+        elif not m.group(4):
+            stack.append(name)
+            open_count[name] = open_count.get(name, 0) + 1
+            if len(stack) > deepest:
+                deepest = len(stack)
+                if deepest > stop:
+                    break
+    return deepest
+
+
+def _too_deep() -> UnreadableDocument:
+    return UnreadableDocument(
+        f"the web page nests its elements more than {MAX_HTML_DEPTH} deep (real pages nest a few dozen; this one "
+        "is generated or broken): open it in a browser, copy the notice's text into a .txt file and put that in raw/")
+
+
 def html_to_text(html: str) -> str:
+    """The notice's text from a web page; a page nested deeper than MAX_HTML_DEPTH is refused before it
+    is parsed."""
+    if html_depth(html) > MAX_HTML_DEPTH:
+        raise _too_deep()
+    try:
+        return _html_to_text(html)
+    except RecursionError as e:  # nesting the markup count did not see (a parser's own repair)
+        raise _too_deep() from e
+
+
+def _html_to_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     try:
