@@ -7,3 +7,7 @@ DEFAULT_DEPLOYMENT = "fengong-scheduled"
 # over this is not one notice. It is quarantined unread ("split it").
 DEFAULT_MAX_FILE_MB = 5.0
 DEFAULT_LOCK_WAIT_S = 3600.0  # how long a run waits for the run holding the warehouse lock
+# CPU seconds one notice may take to parse before it is quarantined ("took longer than … to parse"): a
+# cooperative deadline the parser checks in its loops, so it holds in threads, process pools and Dask
+# (transforms/timeout.py). A 5 MB notice of 34,000 items takes about 7 s.
+from transforms.timeout import DEFAULT_SECONDS as DEFAULT_PARSE_TIMEOUT_S  # noqa: E402

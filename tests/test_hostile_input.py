@@ -75,3 +75,78 @@ def test_a_notice_nested_350_deep_is_read():
     body = "".join(f"<p>{line}</p>" for line in text.splitlines())
     doc = parse_document(nested_page(350, body), "deep.html")
     assert doc.frames["items"].height == 53
+
+
+# --- time bound per notice -------------------------------------------------------------------
+
+def many_items(sections: int = 60, per: int = 100) -> bytes:
+    """A notice of sections x per items (60 x 100: 0.9 MB, about 1.5 s of parsing): slow enough to pass a
+    small time limit in every stage of the parser."""
+    import cn2an
+
+    out = ["关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知\n潜江市人民政府办公室\n"]
+    for s in range(1, sections + 1):
+        out.append(f"{cn2an.an2cn(s)}、第{s}类重点工作\n")
+        out += [f"{i}.做强第{s}-{i}项小龙虾产业,推进项目建设。(牵头单位:市虾稻产业链专班;责任单位:市农业农村局、市财政局)\n"
+                for i in range(1, per + 1)]
+    return "".join(out).encode("utf-8")
+
+
+def cpu_seconds_to_parse(data: bytes, limit: float) -> float:
+    """CPU seconds until parse_document gave up under `limit` (it must give up)."""
+    import time
+
+    from transforms.timeout import ParseTimeout
+
+    t0 = time.thread_time()
+    with pytest.raises(ParseTimeout):
+        parse_document(data, "slow.txt", time_limit_s=limit)
+    return time.thread_time() - t0
+
+
+@pytest.mark.parametrize("limit", [0.1, 0.4, 0.8])
+def test_parsing_stops_soon_after_its_time_limit_at_any_stage(limit):
+    """Wherever the limit falls (reading the outline, the items, the units, the indicators…), the parser
+    checks it often enough to stop within 0.5 s of CPU time after it."""
+    assert limit <= cpu_seconds_to_parse(many_items(), limit) < limit + 0.5
+
+
+def test_a_notice_over_the_time_limit_is_quarantined_and_the_others_parse(monkeypatch):
+    from flows import steps
+    from transforms import timeout
+
+    monkeypatch.setattr(timeout, "DEFAULT_SECONDS", 0.3)  # what the batch step gets when it passes no limit
+    seed = (RAW / SEEDS[1]).read_bytes()
+    files = [steps.SourceFile(RAW / "slow.txt", "slow.txt", many_items()), steps.SourceFile(RAW / SEEDS[1], SEEDS[1], seed)]
+    result = steps.parse_and_validate(files)
+    assert [d.frames["documents"]["source_file"][0] for d in result.parsed] == [SEEDS[1]]
+    assert [(q["source_file"], q["stage"], q["reason"]) for q in result.quarantined] == [(
+        "slow.txt", "parse",
+        "slow.txt: took longer than 0.3 s of CPU time to parse, the limit for one notice (a 5 MB notice takes about "
+        "7 s): it holds more than one notice, or is made to be slow; split it into one file per notice (or save the "
+        "notice's own text as .txt) and put that in raw/")]
+
+
+def test_the_time_limit_holds_in_worker_threads_each_on_its_own_clock():
+    """Prefect's ThreadPoolTaskRunner parses in threads (signal.alarm cannot reach them): each thread's
+    notice is stopped by its own deadline, and a short notice next to a slow one is not."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seed = (RAW / SEEDS[1]).read_bytes()
+    with ThreadPoolExecutor(3) as pool:
+        slow = [pool.submit(cpu_seconds_to_parse, many_items(), 0.3) for _ in range(2)]
+        quick = pool.submit(parse_document, seed, SEEDS[1], None, 10.0)
+        assert all(0.3 <= f.result() < 0.8 for f in slow)
+        assert quick.result().frames["items"].height == 53
+
+
+def test_the_time_limit_holds_in_a_process_pool_and_its_exception_comes_back():
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    from transforms.timeout import ParseTimeout
+
+    with ProcessPoolExecutor(1) as pool:
+        future = pool.submit(partial(parse_document, time_limit_s=0.3), many_items(), "slow.txt")
+        with pytest.raises(ParseTimeout, match=r"^took longer than 0.3 s of CPU time to parse"):
+            future.result(timeout=60)

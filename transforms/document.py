@@ -26,13 +26,10 @@ from transforms.quality import QualityIssue, quality_checks
 from transforms.roles import (ROLE_OPENERS, UNIT_ROLES, LabelledValue, RolePart, find_role_part, line_role_part,
                               looks_like_units, phrase_role_part)
 from transforms.formats import document_text
-from transforms.text import normalise_text, one_line_page, simplified_view, unfolded_view
+from transforms import timeout
+from transforms.text import NoItemsFound, normalise_text, one_line_page, simplified_view, unfolded_view
 from transforms.units import Resolver
 from transforms import gazetteer
-
-
-class NoItemsFound(ValueError):
-    """The text decoded, but no numbered item with responsible units was found in it."""
 
 
 @dataclass
@@ -333,10 +330,14 @@ def document_id(data: bytes) -> tuple[str, str]:
     return sha[:16], sha
 
 
-def parse_document(data: bytes, source_file: str, reviewed=None) -> ParsedDocument:
-    decoded = document_text(data, source_file)
-    text = normalise_text(decoded.text)
-    return parse_text(text, source_file, data=data, encoding=decoded.encoding, reviewed=reviewed)
+def parse_document(data: bytes, source_file: str, reviewed=None, time_limit_s: float | None = None) -> ParsedDocument:
+    """Read and parse one notice file. Raises UnreadableDocument (the file cannot be read as a
+    notice), NoItemsFound, or ParseTimeout (a NoItemsFound) when it takes more than `time_limit_s`
+    seconds of CPU time (default timeout.DEFAULT_SECONDS; <= 0: no limit)."""
+    with timeout.time_limit(timeout.DEFAULT_SECONDS if time_limit_s is None else time_limit_s):
+        decoded = document_text(data, source_file)
+        text = normalise_text(decoded.text)
+        return parse_text(text, source_file, data=data, encoding=decoded.encoding, reviewed=reviewed)
 
 
 def parse_text(text: str, source_file: str, data: bytes | None = None, encoding: str = "utf-8",
@@ -353,6 +354,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     nodes = with_paragraph_items(sview, nodes)
     drafts: dict[int, ItemDraft] = {}
     for n in nodes:
+        timeout.check()
         if n.style != "row":
             drafts[id(n)] = labelled_item(sview, n)
     values = [v.value for d in drafts.values() if d.role for v in d.role.values if v.role in UNIT_ROLES]
@@ -360,6 +362,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     lexicon = standalone_names(values) | {s for s in short_lines if has_suffix(s) and not re.search(r"[。::,,]", s)}
     splitter = UnitSplitter(lexicon)
     for n in nodes:
+        timeout.check()
         if n.style == "row":
             drafts[id(n)] = grid_row_roles(sview, n) if n.cells else table_row_roles(sview, n, splitter)
 
@@ -456,6 +459,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
                                                f"heading {n.no or '——'} carries {v.label}: {v.value[:40]}"))
 
     for k, n in enumerate(item_nodes):
+        timeout.check()
         d = drafts[id(n)]
         item_id = f"{doc_id}-{k + 1:04d}"
         if id(n.parent) not in kind_under:  # it depends on the headings above only: once per parent
@@ -523,6 +527,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     units: dict[str, dict] = {}
     alias_rows: dict[tuple[str, str], dict] = {}
     for item_id, role, o, m, inherited, cue, rule in item_mentions:
+        timeout.check()
         res = resolver.resolve(m.mention, m.kind)
         units.setdefault(res.unit_id, {
             "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,

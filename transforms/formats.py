@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from transforms import timeout
 from transforms.text import DecodedText, UnreadableDocument, decode_bytes, normalise_text
 
 HTML_SUFFIXES = (".html", ".htm", ".shtml")
@@ -150,6 +151,7 @@ def _html_table_rows(table) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     pending: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
     for tr in table.find_all("tr"):
+        timeout.check()
         if tr.find_parent("table") is not table:
             continue
         row: list[Cell] = []
@@ -181,6 +183,7 @@ def _html_lines(node, out: list[str]) -> None:
     from bs4 import NavigableString, Tag
 
     for child in node.children:
+        timeout.check()
         if isinstance(child, NavigableString):
             if type(child).__name__ in ("Comment", "Doctype", "ProcessingInstruction", "Declaration"):
                 continue
@@ -251,6 +254,7 @@ def main_content(soup):
     """The smallest element that holds every table of assignments and nearly all role words."""
     node = soup.body or soup
     while True:
+        timeout.check()
         tables, weight = _assignment_tables(node), _weight(node)
         best = None
         for child in node.find_all(recursive=False):
@@ -367,6 +371,7 @@ def _docx_table_rows(table, numbering: _DocxNumbering) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     above: list = []
     for r in table.rows:
+        timeout.check()
         row: list[Cell] = []
         tcs = []
         prev = None
@@ -478,6 +483,7 @@ def docx_to_text(data: bytes) -> str:
     lines: list[str] = []
     numbering = _DocxNumbering(document)
     for child in document.element.body.iterchildren():
+        timeout.check()
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             t = Paragraph(child, document).text.strip()

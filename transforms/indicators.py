@@ -18,6 +18,7 @@ import cn2an
 import polars as pl
 import yaml
 
+from transforms import timeout
 from transforms.vocab import DATA_DIR
 
 CLAUSE_BREAK = re.compile(r"[,,;;。!?]")
@@ -218,6 +219,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
     v = vocab()
     rows = []
     for it in items.iter_rows(named=True):
+        timeout.check()
         kind = it["item_kind"]
         source = kind if kind in ("indicator", "target") else "task_text"
         item_text = text[it["text_start"]:it["text_end"]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from transforms import tables, vocab
+from transforms import tables, timeout, vocab
 from transforms.blocks import Line, Node, match_style, split_lines
 
 _ROW_NUMBER = re.compile(r"^ *(\d{1,4}) *[、.．]? *(?=\S)")
@@ -49,6 +49,7 @@ def split_run_together_items(lines: list[Line]) -> list[Line]:
     After a full stop it would cut inner lists (重点抓好三件事:1.…;2.…) into items."""
     out: list[Line] = []
     for ln in lines:
+        timeout.check()
         hit = match_style(ln.text)
         while hit and hit[0] in _INLINE_NEXT and hit[1].isdigit():
             m = re.compile(_INLINE_NEXT[hit[0]](int(hit[1]) + 1)).search(ln.text, hit[2])
@@ -114,6 +115,7 @@ def parse_outline(text: str, one_line_page: bool = False) -> Outline:
     grid: tables.TableGrid | None = None
     k = 0
     while k < len(lines):
+        timeout.check()
         ln = lines[k]
         k += 1
         if ln.start >= text_end:

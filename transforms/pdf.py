@@ -14,6 +14,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from transforms import timeout
 from transforms.text import UnreadableDocument
 
 MAX_PAGES = 200  # a notice or its attachment; a 200-page PDF is something else
@@ -152,6 +153,7 @@ def pdf_lines(data: bytes) -> list[Line]:
         pages = []
         n_chars = 0
         for p in pdf.pages:
+            timeout.check()
             n_chars += len(p.chars)
             if n_chars > MAX_CHARS:
                 raise _refuse(f"the PDF holds more than {MAX_CHARS:,} characters, more than one notice; split out the "
@@ -223,6 +225,7 @@ def pdf_lines(data: bytes) -> list[Line]:
             open_table = None
 
         for (p, tables, _), lines in zip(pages, body):
+            timeout.check()
             blocks = [_Block(ln["top"], ln["bottom"], line=ln) for ln in lines]
             blocks += [_Block(t.bbox[1], t.bbox[3], table=t) for t in tables if len(t.rows) >= 1 and len(t.rows[0].cells) >= 2]
             blocks.sort(key=lambda b: b.top)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cn2an
 import polars as pl
 
-from transforms import vocab
+from transforms import timeout, vocab
 
 
 @dataclass
@@ -97,6 +97,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
     item_rows = items.rows(named=True)
     last_id = items["item_id"][-1] if items.height else None
     for row in item_rows:
+        timeout.check()
         if row["item_id"] not in with_units:
             where = "/".join(row["parent_nos"] + [row["item_no"] or f"(row {row['seq']})"])
             if row["item_id"] == last_id and not row["text"].rstrip().endswith(("。", ";", ";", ")", ")")):
@@ -131,6 +132,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
     # declared counts: "重点工作(共135项)"
     rx = vocab.outline().declared_count_re
     for row in sections.iter_rows(named=True):
+        timeout.check()
         m = rx.search(row["title"] or "")
         if not m:
             continue

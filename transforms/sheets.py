@@ -21,6 +21,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from transforms import timeout
 from transforms.text import UnreadableDocument
 
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".et")
@@ -111,10 +112,14 @@ def _open(data: bytes, suffix: str):
 def _grid(sheet) -> tuple[list[list[str]], dict[tuple[int, int], tuple[int, int, int, int]]]:
     rows = [[_value(v) for v in r] for r in sheet.to_python(skip_empty_area=False)]
     merges = {}
+    top, left = sheet.start or (0, 0)
+    bottom, right = top + len(rows) - 1, left + max((len(r) for r in rows), default=0) - 1
     for rng in sheet.merged_cell_ranges or []:
         (r0, c0), (r1, c1) = rng
-        for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
+        # only the cells of the grid (a merge may claim A1:XFD1048576 around a one-cell grid)
+        for r in range(max(r0, top), min(r1, bottom) + 1):
+            timeout.check()
+            for c in range(max(c0, left), min(c1, right) + 1):
                 merges[(r, c)] = (r0, c0, r1, c1)
     return rows, merges
 
@@ -180,6 +185,7 @@ def sheet_lines(data: bytes, suffix: str) -> list[Line]:
             table_rows.clear()
 
         for r in range(len(rows)):
+            timeout.check()
             if not any(rows[r]):
                 continue  # a blank row
             line = one_line(r)

@@ -12,6 +12,10 @@ class UnreadableDocument(ValueError):
     """The file is not a text notice fengong can read; the message says what it is."""
 
 
+class NoItemsFound(ValueError):
+    """The text decoded, but no numbered item with responsible units was found in it."""
+
+
 @dataclass(frozen=True)
 class DecodedText:
     text: str
