@@ -342,6 +342,48 @@ def make_xlsx_bomb(rows: int = 1_048_576, cols: int = 16_384) -> bytes:
     return buf.getvalue()
 
 
+def zip_bomb(container: bytes, member: str, head: bytes, chunk: bytes, times: int, tail: bytes,
+             declared: int | None = None) -> bytes:
+    """`container` (a .docx, .xlsx or .ods) with `member` replaced by head + chunk * times + tail,
+    e.g. a document.xml that inflates to 1.5 GB, and no more than a few MB of memory used to make it:
+    after a full flush deflate starts afresh, so each repeat of `chunk` compresses to the same bytes,
+    made once. A valid zip (CRC and sizes right) unless `declared` gives the member a false size,
+    as a bomb may to pass a check of the sizes alone."""
+    import struct
+    import zipfile
+    import zlib
+
+    def deflate(data: bytes) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush()
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    body = first + again * times + c.compress(tail) + c.flush()
+    crc = zlib.crc32(head)
+    for _ in range(times):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(tail, crc)
+    size = len(head) + len(chunk) * times + len(tail)
+
+    src = zipfile.ZipFile(io.BytesIO(container))
+    members = [(i.filename, deflate(raw := src.read(i)), zlib.crc32(raw), len(raw)) for i in src.infolist()
+               if i.filename != member] + [(member, body, crc, size if declared is None else declared)]
+    out, central = io.BytesIO(), io.BytesIO()
+    for name, data, crc, usize in members:
+        offset, encoded = out.tell(), name.encode("utf-8")
+        out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 8, 0, 0x21, crc, len(data), usize,
+                              len(encoded), 0) + encoded + data)
+        central.write(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 8, 0, 0x21, crc, len(data),
+                                  usize, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+    start = out.tell()
+    out.write(central.getvalue())
+    out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central.getvalue()),
+                          start, 0))
+    return out.getvalue()
+
+
 def make_doc() -> bytes:
     """An old Word (97-2003) file's container: an OLE2 compound file with a WordDocument stream,
     as far as a reader sees before the text (the text itself is not needed to test the refusal)."""

@@ -3,6 +3,8 @@ read or refused with a reason that names what is wrong and what to do, in bounde
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 
@@ -150,3 +152,135 @@ def test_the_time_limit_holds_in_a_process_pool_and_its_exception_comes_back():
         future = pool.submit(partial(parse_document, time_limit_s=0.3), many_items(), "slow.txt")
         with pytest.raises(ParseTimeout, match=r"^took longer than 0.3 s of CPU time to parse"):
             future.result(timeout=60)
+
+
+# --- zip bombs: .docx, .xlsx, .ods -----------------------------------------------------------
+
+CELL = "一" * 2800  # 8.4 KB of text: a paragraph, a row
+
+
+def docx_bomb(megabytes: int, declared: int | None = None) -> bytes:
+    """A real .docx (tests/test_formats.make_docx) whose document.xml holds `megabytes` of paragraphs."""
+    from make_attachments import zip_bomb
+    from test_formats import make_docx
+
+    docx = make_docx()
+    xml = _member(docx, "word/document.xml")
+    at = xml.index(b"<w:body>") + len(b"<w:body>")
+    para = f"<w:p><w:r><w:t>{CELL}</w:t></w:r></w:p>".encode()
+    return zip_bomb(docx, "word/document.xml", xml[:at], para * 10, megabytes * 2**20 // (10 * len(para)), xml[at:],
+                    declared)
+
+
+def xlsx_bomb(megabytes: int, declared: int | None = None) -> bytes:
+    from make_attachments import make_xlsx_bomb, zip_bomb
+
+    xlsx = make_xlsx_bomb(rows=2, cols=2)
+    xml = _member(xlsx, "xl/worksheets/sheet1.xml")
+    at = xml.index(b"<sheetData>") + len(b"<sheetData>")
+    row = f'<row><c t="inlineStr"><is><t>{CELL}</t></is></c></row>'.encode()
+    return zip_bomb(xlsx, "xl/worksheets/sheet1.xml", xml[:at], row * 10, megabytes * 2**20 // (10 * len(row)),
+                    xml[at:], declared)
+
+
+def ods_bomb(megabytes: int, declared: int | None = None) -> bytes:
+    import io
+
+    from make_attachments import zip_bomb
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table, tr, tc = Table(name="表1"), TableRow(), TableCell(valuetype="string")
+    tc.addElement(P(text="牵头单位"))
+    tr.addElement(tc)
+    table.addElement(tr)
+    doc.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    doc.write(buf)
+    xml = _member(buf.getvalue(), "content.xml")
+    at = xml.index(b"</table:table>")
+    row = (f'<table:table-row><table:table-cell office:value-type="string"><text:p>{CELL}</text:p>'
+           "</table:table-cell></table:table-row>").encode()
+    return zip_bomb(buf.getvalue(), "content.xml", xml[:at], row * 10, megabytes * 2**20 // (10 * len(row)), xml[at:],
+                    declared)
+
+
+def _member(container: bytes, name: str) -> bytes:
+    import io
+    import zipfile
+
+    return zipfile.ZipFile(io.BytesIO(container)).read(name)
+
+
+# Reads each file in one fresh interpreter (its peak RSS after the warm-up is these files' alone: any
+# file that took memory raises it for itself and the ones after it) and prints, per file, what the batch
+# step made of it, the time it took and the growth of the peak RSS.
+READ_EACH = """
+import json, resource, sys, time
+from pathlib import Path
+from flows import steps
+seed = Path(sys.argv[1])
+steps.parse_and_validate(steps.read_files([seed], seed.parent))  # imports and caches, before measuring
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {}
+for path in map(Path, sys.argv[2:]):
+    t0 = time.perf_counter()
+    result = steps.parse_and_validate(steps.read_files([path], path.parent))
+    out[path.name] = {"quarantined": [(q["stage"], q["reason"]) for q in result.quarantined],
+                      "seconds": time.perf_counter() - t0,
+                      "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}
+print(json.dumps(out))
+"""
+
+# name: (maker, megabytes it inflates to, the size it declares, the reason it is refused, the growth of the
+# peak RSS allowed, MB); read in this order (a file's peak RSS counts for the files after it)
+BOMBS = {
+    "1.5 GB.docx": (docx_bomb, 1536, None, r"the \.docx expands to 153\d MB, more than the 64 MB limit for one notice "
+                                            r"\(a zip bomb, or far more than a notice\); save just the notice", 25),
+    "lying.docx": (docx_bomb, 1536, 100_000, r"the file is not a readable \.docx \(a broken zip container: Bad CRC-32 "
+                                              r"for file 'word/document.xml'\); download it again", 25),
+    "35000 paragraphs.docx": (docx_bomb, 300, None, r"the \.docx expands to 30\d MB, more than the 64 MB limit", 25),
+    "1.5 GB.xlsx": (xlsx_bomb, 1536, None, r"the \.xlsx expands to 153\d MB, more than the 64 MB limit", 25),
+    "lying.xlsx": (xlsx_bomb, 1536, 100_000, r"the file is not a readable \.xlsx \(a broken zip container: Bad CRC-32", 25),
+    "1.5 GB.ods": (ods_bomb, 1536, None, r"the \.ods expands to 153\d MB, more than the 64 MB limit", 25),
+    "lying.ods": (ods_bomb, 1536, 100_000, r"the file is not a readable \.ods \(a broken zip container: Bad CRC-32", 25),
+    # under the 64 MB limit, 20 M characters in 7,300 paragraphs: refused by the length of its text, after
+    # python-docx built its tree (was read for 13 s and 410 MB, and the parser found no items)
+    "60 MB.docx": (docx_bomb, 60, None, r"the \.docx holds more than 2,000,000 characters of text, more than one "
+                                         r"notice .*save just the notice or its task table as a \.docx of its own", 200)
+}
+
+
+@pytest.fixture(scope="module")
+def bombs_read(tmp_path_factory) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    folder = tmp_path_factory.mktemp("bombs")
+    for name, (make, megabytes, declared, *_) in BOMBS.items():
+        (folder / name).write_bytes(make(megabytes, declared))
+        assert (folder / name).stat().st_size < 5 * 2**20  # under the size limit of one file
+    out = subprocess.run([sys.executable, "-c", READ_EACH, str(RAW / SEEDS[1]), *(str(folder / n) for n in BOMBS)],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_regression_a_zip_that_inflates_hugely_is_refused_before_it_is_read_with_memory_flat(bombs_read, name):
+    """A 2 MB .docx whose document.xml inflated to 1.5 GB took 3.5 GB of memory before lxml refused it;
+    a 0.5 MB one inflating to 300 MB in 35,000 paragraphs was parsed for 26 s and then quarantined at
+    load with DuckDB's out-of-memory advice. Each is refused at decode, from the zip's directory or by
+    inflating its members in counted 1 MB steps, also when the zip declares a member smaller than it is."""
+    got = bombs_read[name]
+    [(stage, why)] = got["quarantined"]
+    assert stage == "decode"
+    assert re.match(rf"cannot read {re.escape(name)}: {BOMBS[name][3]}", why), why
+    assert got["seconds"] < 3, got
+    assert got["rss_growth_mb"] < BOMBS[name][4], got

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from transforms import timeout
+from transforms.pdf import MAX_CHARS  # the text of one file, as for a PDF
 from transforms.text import DecodedText, UnreadableDocument, decode_bytes, normalise_text
 
 HTML_SUFFIXES = (".html", ".htm", ".shtml")
@@ -482,15 +483,22 @@ def docx_to_text(data: bytes) -> str:
         raise UnreadableDocument(f"the file is not a readable .docx ({type(e).__name__}: {e})") from e
     lines: list[str] = []
     numbering = _DocxNumbering(document)
+    n_chars = 0
     for child in document.element.body.iterchildren():
         timeout.check()
         tag = child.tag.rsplit("}", 1)[-1]
+        k = len(lines)
         if tag == "p":
             t = Paragraph(child, document).text.strip()
             if t:
                 lines.append(numbering.label(child) + t)
         elif tag == "tbl":
             lines.extend(render_table(_docx_table_rows(Table(child, document), numbering)))
+        n_chars += sum(len(ln) + 1 for ln in lines[k:])
+        if n_chars > MAX_CHARS:
+            raise UnreadableDocument(f"the .docx holds more than {MAX_CHARS:,} characters of text, more than one notice "
+                                     "(and more than fengong reads from one file); save just the notice or its task "
+                                     "table as a .docx of its own and put that in raw/")
     if not lines:
         raise UnreadableDocument("the .docx has no text")
     return "\n".join(lines) + "\n"

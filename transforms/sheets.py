@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from transforms import timeout
@@ -47,19 +48,34 @@ def _col_no(letters: str) -> int:
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(/?)>')
 
 
+def _broken_zip(what: str, e: Exception) -> UnreadableDocument:
+    return UnreadableDocument(f"the file is not a readable {what} (a broken zip container: {e}); download it "
+                              "again, or open and re-save it, and put that in raw/")
+
+
 def check_zip(data: bytes, what: str) -> zipfile.ZipFile:
-    """The zip container of a .docx/.xlsx/.ods, refused if it expands past MAX_EXPANDED_BYTES."""
+    """The zip container of a .docx/.xlsx/.ods, refused if it expands past MAX_EXPANDED_BYTES, before
+    any member is read whole: first by the sizes its directory declares, then by inflating every member
+    in 1 MB steps that are counted and dropped. zipfile stops a member at its declared size and checks
+    its CRC there, so a member that declares less than it holds (a bomb that lies, which calamine's
+    reader would inflate whole) is refused as broken."""
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = z.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as e:
-        raise UnreadableDocument(f"the file is not a readable {what} (a broken zip container: {e}); download it "
-                                 "again, or open and re-save it, and put that in raw/") from e
+        raise _broken_zip(what, e) from e
     total = sum(i.file_size for i in infos)
     if total > MAX_EXPANDED_BYTES:
         raise UnreadableDocument(
             f"the {what} expands to {total / 2**20:.0f} MB, more than the {MAX_EXPANDED_BYTES // 2**20} MB limit for "
             "one notice (a zip bomb, or far more than a notice); save just the notice or its task table and put that in raw/")
+    for info in infos:
+        try:
+            with z.open(info) as member:
+                while member.read(2**20):
+                    timeout.check()
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as e:
+            raise _broken_zip(what, e) from e
     return z
 
 
