@@ -284,3 +284,47 @@ def test_regression_a_zip_that_inflates_hugely_is_refused_before_it_is_read_with
     assert re.match(rf"cannot read {re.escape(name)}: {BOMBS[name][3]}", why), why
     assert got["seconds"] < 3, got
     assert got["rss_growth_mb"] < BOMBS[name][4], got
+
+
+# --- XML entities in a .docx (these held before issue 14; kept holding) -----------------------
+
+def docx_with_doctype(doctype: str, entity: str) -> bytes:
+    """The .docx of tests/test_formats with a DOCTYPE in its document.xml and `entity` in its second paragraph."""
+    import io
+    import zipfile
+
+    from test_formats import make_docx
+
+    z = zipfile.ZipFile(io.BytesIO(make_docx()))
+    xml = z.read("word/document.xml").decode("utf-8")
+    at = xml.index("?>") + 2
+    xml = xml[:at] + doctype + xml[at:].replace("铜政办〔2024〕5号", entity, 1)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info.filename, xml if info.filename == "word/document.xml" else z.read(info))
+    return buf.getvalue()
+
+
+def test_an_external_entity_in_a_docx_reads_no_file(tmp_path):
+    from transforms.formats import docx_to_text
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-牵头单位:市发改委", encoding="utf-8")
+    text = docx_to_text(docx_with_doctype(f'<!DOCTYPE w:document [<!ENTITY x SYSTEM "file://{secret}">]>', "&x;"))
+    assert "SECRET" not in text
+    assert text.splitlines()[:2] == ["铜陵市人民政府办公室关于印发2024年《政府工作报告》重点工作任务分解表的通知", "附件"]
+
+
+def test_a_billion_laughs_docx_is_refused_with_memory_flat():
+    import resource
+    import time
+
+    laughs = ('<!DOCTYPE w:document [<!ENTITY a "牵头单位牵头单位牵头单位牵头单位牵头单位">'
+              + "".join(f'<!ENTITY {chr(98 + k)} "{f"&{chr(97 + k)};" * 10}">' for k in range(9)) + "]>")
+    data = docx_with_doctype(laughs, "&j;")  # 10^9 x 5 characters
+    before, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
+    with pytest.raises(UnreadableDocument, match=r"not a readable \.docx \(XMLSyntaxError: Maximum entity amplification"):
+        parse_document(data, "laughs.docx")
+    assert time.perf_counter() - t0 < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB
