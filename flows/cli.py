@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
@@ -104,12 +105,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> dict | None:
-    """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
-    from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
+def expected_failure(e: BaseException) -> str | None:
+    """The one line that tells a failure fengong expects (a refused --raw, a warehouse it cannot write, a
+    full disk, DuckDB out of memory) and what to do; None for anything else (a bug: its traceback shows)."""
     from flows.ops import RefusedInput
+    from warehouse.load import storage_failure
+
+    if isinstance(e, RefusedInput):
+        return str(e)
+    failure = storage_failure(e)
+    return None if failure is None else str(failure)
+
+
+def _run(args: argparse.Namespace) -> dict | None:
+    """The flow, and what it did in a few lines; None (after saying why, in one line) when it refused to
+    start or failed as expected (exit 2)."""
+    from flows.lifecycle import quiet_expected_failures, quiet_signal_crashes, start_ephemeral_server
     from flows.pipeline import ingest, task_runner
-    from warehouse.load import WarehouseError
 
     if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
         print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME={os.environ['PREFECT_HOME']} "
@@ -119,13 +131,20 @@ def _run(args: argparse.Namespace) -> dict | None:
     # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
     start_ephemeral_server()
     quiet_signal_crashes()
+    if not args.debug:
+        quiet_expected_failures(expected_failure)
     flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
                        allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
                        lock_wait_s=args.wait)
-    except (WarehouseError, RefusedInput) as e:
-        print(f"fengong: {e}", file=sys.stderr)
+    except Exception as e:
+        line = expected_failure(e)
+        if line is None:
+            raise
+        if args.debug:
+            traceback.print_exception(e)
+        print(f"fengong: {line}", file=sys.stderr)
         return None
     # `seconds` is the flow body's time; the command took longer (Python, imports, Prefect's start)
     s = summary = {**summary, "wall_seconds": round(time.time() - process_started(), 2)}
@@ -347,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="processes for --runner process/dask (default: one per core)")
     r.add_argument("--dask-address", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                           "(default: $FENGONG_DASK_ADDRESS, else a local cluster)")
+    r.add_argument("--debug", action="store_true",
+                   help="on a failure fengong expects (a warehouse it cannot write, a full disk), print the traceback "
+                        "and Prefect's error log before the one line that says what to do")
     r.add_argument("--json", action="store_true",
                    help="print the run summary as one JSON object, alone on stdout; the progress lines go to "
                         "stderr (`fengong run --json | jq .`)")

@@ -120,6 +120,32 @@ def quiet_signal_crashes() -> None:
         logger.addFilter(_SignalCrashes())
 
 
+class _ExpectedFailures(logging.Filter):
+    """Drops a log record whose exception is one fengong expects and tells in one line."""
+
+    def __init__(self, expected: Callable[[BaseException], object]):
+        super().__init__()
+        self.expected = expected
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or not self.expected(exc)
+
+
+def quiet_expected_failures(expected: Callable[[BaseException], object]) -> None:
+    """Prefect logs the exception that ends a flow run at ERROR, with its traceback (two, chained, for an
+    error raised `from` another), before the flow call re-raises it. For the failures `expected` accepts
+    (a warehouse that cannot be written, a full disk, a refused --raw), the command prints one line that
+    says what to do: their records are dropped from the terminal's handlers only, so the flow run's log
+    in the Prefect API keeps them, traceback and all (`fengong run --debug` prints it too)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _ExpectedFailures) for f in handler.filters):
+            handler.addFilter(_ExpectedFailures(expected))
+
+
 def start_ephemeral_server():
     """Start Prefect's ephemeral API server now, from the main thread, guarded; None when Prefect will
     not use one (PREFECT_API_URL is set, or the ephemeral server is disabled). Prefect's client asks

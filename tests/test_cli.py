@@ -335,3 +335,87 @@ def test_serve_reads_its_cron_in_the_given_time_zone_or_the_machines(tmp_path, c
     code = "from flows.serve import local_timezone; print(local_timezone())"
     tz = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert tz.stdout.strip() == "Asia/Shanghai"  # TZ, then /etc/localtime
+
+
+# ── a failure fengong expects: one line, exit 2 ─────────────────────────────────────────────────
+
+# `fengong ARGS` with a fault injected first: the CLI's own main, in a process whose warehouse code fails
+# as a full disk makes it fail (a real full disk needs a file system of its own to fill; see
+# tests/test_ops.py for a real write failure under a file size limit)
+FAULTS = {
+    "load": """
+import duckdb
+from warehouse import load
+real = load._insert_frames
+def full(con, docs):
+    real(con, docs)  # rows written, then the commit's write fails, as DuckDB 1.5 reports it
+    raise duckdb.TransactionException('TransactionContext Error: Failed to commit: Could not write file '
+                                      '"warehouse/fengong.duckdb.staging.wal": No space left on device')
+load._insert_frames = full
+""",
+    "staging": """
+import errno
+from flows import ops
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+ops.shutil.copyfile = full
+""",
+}
+
+
+def run_with_fault(fault: str, args: list[str], work: Path, env: dict) -> subprocess.CompletedProcess:
+    code = FAULTS[fault] + "import sys\nfrom flows.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def published_project(work: Path, new_notices: int = 3) -> Path:
+    """raw/ with a seed loaded into a published warehouse (without Prefect), then new notices added."""
+    from flows import ops
+
+    (work / "raw").mkdir()
+    shutil.copy(RAW / SEEDS[0], work / "raw" / SEEDS[0])
+    warehouse = work / "warehouse" / "fengong.duckdb"
+    ops.run_ingest(raw_dir=str(work / "raw"), warehouse=str(warehouse), project_dir=str(work), progress=lambda m: None)
+    text = (RAW / SEEDS[1]).read_text(encoding="utf-8")
+    for i in range(new_notices):
+        (work / "raw" / f"new{i}.txt").write_text(f"{text}\n(第{i}号)\n", encoding="utf-8")
+    return warehouse
+
+
+def test_regression_disk_full_while_loading_quarantined_every_notice_instead_of_stopping(tmp_path, cli_env):
+    """The disk filling while loading reported each remaining notice as a bad file (`QUARANTINED … [load]:
+    … No space left on device`). A storage error stops the run: one line, exit 2, nothing quarantined,
+    the published warehouse unchanged, and the next run does the work."""
+    warehouse = published_project(tmp_path)
+    before = warehouse.read_bytes()
+    r = run_with_fault("load", ["run", "--batch-size", "1"], tmp_path, cli_env)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (
+        "fengong: writing the warehouse failed, nothing of this run was kept: TransactionContext Error: Failed to "
+        'commit: Could not write file "warehouse/fengong.duckdb.staging.wal": No space left on device; the disk '
+        "holding the warehouse is full: free space on it (a run needs room for a copy of the warehouse and its log) "
+        "and run again (the published warehouse warehouse/fengong.duckdb was not changed)\n")
+    assert "QUARANTINED" not in r.stdout and "Traceback" not in r.stdout
+    assert warehouse.read_bytes() == before
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["fengong.duckdb", "fengong.duckdb.lock", "review"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+    con.close()
+    again = run(["run"], tmp_path, cli_env)
+    assert again.returncode == 0 and "3 loaded" in again.stdout, again.stderr
+
+
+def test_regression_disk_full_while_staging_printed_a_prefect_error_and_two_tracebacks(tmp_path, cli_env):
+    """The right line came after Prefect's ERROR line and two chained tracebacks (40 lines). Now it is all
+    the command prints on stderr; `--debug` adds the traceback."""
+    warehouse = published_project(tmp_path, 1)
+    line = ("fengong: no space left on the device while copying warehouse/fengong.duckdb to fengong.duckdb.staging; "
+            "free some space and run again; the warehouse was not changed\n")
+    r = run_with_fault("staging", ["run"], tmp_path, cli_env)
+    assert (r.returncode, r.stderr) == (2, line)
+    assert r.stdout == "fengong: starting Prefect (ephemeral)\n"
+    debug = run_with_fault("staging", ["run", "--debug"], tmp_path, cli_env)
+    assert debug.returncode == 2 and debug.stderr.endswith(line)
+    assert "Traceback (most recent call last)" in debug.stderr and "OSError: [Errno 28]" in debug.stderr
+    assert not warehouse.with_name("fengong.duckdb.staging").exists()

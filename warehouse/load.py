@@ -8,6 +8,7 @@ Either way a document's rows are all old or all new, never half of each.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import re
@@ -283,8 +284,9 @@ def _rollback(con) -> None:
 def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[object, str]]:
     """Load parsed documents. Returns (document, reason) for those that could not be loaded.
 
-    An I/O failure of the warehouse itself (disk full, read-only file) is not the document's fault:
-    it is raised as WarehouseError, after the rollback, instead of quarantining every document."""
+    A failure of the warehouse's storage (a full disk, a quota, a file size limit, an I/O error) or
+    DuckDB running out of memory is not the documents' fault: it is raised as WarehouseError, after the
+    rollback, instead of quarantining them (`storage_failure`)."""
     if not docs:
         return []
     try:
@@ -292,7 +294,7 @@ def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[obj
         _insert_frames(con, docs)
         con.execute("COMMIT")
         return []
-    except duckdb.Error as e:
+    except (duckdb.Error, OSError) as e:
         _rollback(con)
         _raise_if_storage(e)
     failed = []
@@ -301,16 +303,57 @@ def load_documents(con: duckdb.DuckDBPyConnection, docs: list) -> list[tuple[obj
             con.execute("BEGIN")
             _insert_frames(con, [d])
             con.execute("COMMIT")
-        except duckdb.Error as e:
+        except (duckdb.Error, OSError) as e:
             _rollback(con)
             _raise_if_storage(e)
             failed.append((d, f"loading failed and was rolled back: {e}"))
     return failed
 
 
-def _raise_if_storage(e: duckdb.Error) -> None:
-    if isinstance(e, (duckdb.IOException, duckdb.FatalException)):
-        raise WarehouseError(f"writing the warehouse failed, nothing of this run was kept: {e}") from e
+def _raise_if_storage(e: Exception) -> None:
+    if (failure := storage_failure(e)) is not None:
+        raise failure from e
+    if isinstance(e, OSError):  # not the storage, not the document's either: a bug, with its traceback
+        raise e
+
+
+_DISK_FULL = ("the disk holding the warehouse is full: free space on it (a run needs room for a copy of the "
+              "warehouse and its log) and run again")
+_FILE_LIMIT = "a file size limit stopped the write (ulimit -f): raise it and run again"
+_CHECK_DISK = "check the disk holding the warehouse and run again"
+# What DuckDB says when the file system refuses a write, and what to do. A failed commit is a
+# TransactionException ("Failed to commit: Could not write file …wal: File too large"), not an
+# IOException: measured with DuckDB 1.5.5 under a file size limit (tests/test_ops.py).
+_STORAGE_WORDS = (("no space left on device", _DISK_FULL), ("disk quota exceeded", _DISK_FULL),
+                  ("file too large", _FILE_LIMIT), ("could not write file", _CHECK_DISK),
+                  ("could not read from file", _CHECK_DISK), ("read-only file system", _CHECK_DISK),
+                  ("input/output error", _CHECK_DISK), ("database has been invalidated", _CHECK_DISK))
+_STORAGE_ERRNOS = {errno.ENOSPC: _DISK_FULL, errno.EDQUOT: _DISK_FULL, errno.EFBIG: _FILE_LIMIT,
+                   errno.EIO: _CHECK_DISK, errno.EROFS: _CHECK_DISK}
+
+
+def storage_failure(e: BaseException) -> WarehouseError | None:
+    """A WarehouseError that says what to do when `e` is the warehouse's storage failing (a full disk, a
+    quota, a file size limit, an I/O error) or DuckDB running out of memory; None when it is anything
+    else. Such a failure is never a verdict on a notice: the run stops and keeps nothing."""
+    if isinstance(e, WarehouseError):
+        return e
+    if isinstance(e, duckdb.OutOfMemoryException):
+        return WarehouseError(f"DuckDB ran out of memory, nothing of this run was kept: {e}; free memory on this "
+                              "machine (the loader may use 256 MB, beside the parse workers), or run with a smaller "
+                              "--batch-size, and run again")
+    if isinstance(e, OSError):
+        detail = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+        todo = _STORAGE_ERRNOS.get(e.errno)
+    elif isinstance(e, duckdb.Error):
+        detail = str(e)
+        todo = next((t for w, t in _STORAGE_WORDS if w in detail.lower()), None)
+        if todo is None and isinstance(e, (duckdb.IOException, duckdb.FatalException)):
+            todo = _CHECK_DISK
+    else:
+        return None
+    return None if todo is None else WarehouseError(
+        f"writing the warehouse failed, nothing of this run was kept: {detail}; {todo}")
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
