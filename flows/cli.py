@@ -73,12 +73,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
     _prefect_env()
-    from flows.lifecycle import Stopped, exit_now, file_identity, stop_ephemeral_server, stop_on_signals, stopped_line
+    from flows.lifecycle import (Stopped, exit_now, file_identity, stop_ephemeral_server, stop_on_signals, stop_workers,
+                                 stopped_line)
 
     before = file_identity(args.warehouse)
 
     def stopped(signum: int, grace_s: float) -> None:
         """SIGINT/SIGTERM: the staging copy is discarded already (or the run had published); say which, exit."""
+        stop_workers()
         stop_ephemeral_server(grace_s)
         print(stopped_line(signum, file_identity(args.warehouse) != before), file=sys.stderr)
         exit_now(128 + signum)
@@ -120,7 +122,7 @@ def expected_failure(e: BaseException) -> str | None:
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why, in one line) when it refused to
     start or failed as expected (exit 2)."""
-    from flows.lifecycle import quiet_expected_failures, quiet_signal_crashes, start_ephemeral_server
+    from flows.lifecycle import guard_pool_workers, quiet_expected_failures, quiet_signal_crashes, start_ephemeral_server
     from flows.pipeline import ingest, task_runner
 
     if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
@@ -133,7 +135,9 @@ def _run(args: argparse.Namespace) -> dict | None:
     quiet_signal_crashes()
     if not args.debug:
         quiet_expected_failures(expected_failure)
-    flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
+    runner = task_runner(args.runner, args.workers, args.dask_address)
+    guard_pool_workers(runner)  # --runner process: workers ignore Ctrl-C (fengong stops them) and die with it
+    flow = ingest.with_options(task_runner=runner)
     try:
         summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
                        allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,

@@ -93,13 +93,17 @@ def _guarded_server_class():
             from prefect.settings import get_current_settings
 
             server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-            return subprocess.Popen(
-                args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
-                      "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-                      "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-                env={**os.environ, **server_env,
-                     **get_current_settings().to_environment_variables(exclude_unset=True)},
-                **guarded_popen_kwargs())
+            # its own errors (a traceback as it dies with a killed run) go to a file, not to the terminal
+            home = Path(os.environ.get("PREFECT_HOME") or ".prefect")
+            home.mkdir(parents=True, exist_ok=True)
+            with open(home / "fengong-run-server.log", "ab") as log:
+                return subprocess.Popen(
+                    args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                          "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                          "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+                    env={**os.environ, **server_env,
+                         **get_current_settings().to_environment_variables(exclude_unset=True)},
+                    stdout=subprocess.DEVNULL, stderr=log, **guarded_popen_kwargs())
 
     return GuardedEphemeralServer
 
@@ -188,6 +192,51 @@ def stop_process(proc: subprocess.Popen | None, grace_s: float = 5.0) -> None:
         proc.wait()
 
 
+def guard_pool_workers(runner) -> None:
+    """Make the worker processes of a process-pool task runner (`fengong run --runner process`) ignore
+    Ctrl-C and die with fengong: `pool_worker` runs first in each worker (Prefect's `initializer`)."""
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    if isinstance(runner, ProcessPoolTaskRunner) and getattr(runner, "_initializer", None) is None:
+        runner._initializer = pool_worker  # kept by runner.duplicate(), which each flow run calls
+        # multiprocessing's resource tracker (a process the pool starts, reading this environment) removes
+        # the pool's semaphores when the workers were stopped by a signal, and warns that it does so
+        quiet = "ignore:resource_tracker:UserWarning"
+        if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), quiet)))
+
+
+def pool_worker(poll_s: float = 0.2) -> None:
+    """In a parse worker of the process pool. Ctrl-C reaches the whole foreground process group: the
+    worker ignores it (it would print a KeyboardInterrupt traceback, sent back and printed again by the
+    parent), and the parent, which stops on it, ends the workers (`stop_workers`). If the parent dies
+    without doing so (SIGKILL), the worker sees its parent change and exits: a pool worker is started
+    by whichever thread submits first, so the parent-death signal, sent when that thread ends, would
+    not do."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fengong-parent-watch", daemon=True).start()
+
+
+def stop_workers() -> None:
+    """End this process's multiprocessing children (the process pool's parse workers) with SIGKILL: they
+    hold nothing but a batch being parsed, whose result nobody will read, and Prefect's SIGTERM handler
+    in them would let a batch finish first."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.kill()
+    for child in children:
+        child.join(2.0)
+
+
 class SignalStop:
     """The state of `stop_on_signals`: which signal came, and whether to raise it (armed) or only note it."""
 
@@ -204,6 +253,8 @@ class SignalStop:
         # Prefect logs the interrupted flow run as a crash (and a traceback); the one line is fengong's
         logging.disable(logging.CRITICAL)
         threading.Thread(target=self._watchdog, name="fengong-stop-watchdog", daemon=True).start()
+        # parse workers of a process pool first: unwinding the flow would wait for their batches
+        stop_workers()
         if self.armed:
             raise Stopped(signum)
 
