@@ -56,7 +56,8 @@ def _prefect_database_url() -> str | None:
 
 def _check_inputs(args: argparse.Namespace) -> bool:
     """Refuse a bad --raw or an unwritable warehouse before Prefect starts (it takes ~10 s)."""
-    from flows.ops import RefusedInput, check_raw_dir, check_writable
+    from warehouse.inbox import RefusedInput, check_raw_dir
+    from warehouse.transaction import check_writable
     from warehouse.load import WarehouseError
 
     try:
@@ -107,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
     from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
-    from flows.ops import RefusedInput
+    from warehouse.inbox import RefusedInput
     from flows.pipeline import ingest, task_runner
     from warehouse.load import WarehouseError
 
@@ -188,7 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from flows.ops import prune
+    from warehouse.incremental import prune
     from warehouse.load import WarehouseError
 
     try:

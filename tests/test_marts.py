@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.ops import functions_frame
+from warehouse.incremental import functions_frame
 from warehouse import load as wh
 from warehouse import marts
 
@@ -93,14 +93,13 @@ def test_regression_marts_were_views_that_took_seconds_at_10k_notices(con):
 
 
 def test_a_run_refreshes_the_marts(tmp_path, monkeypatch):
-    from flows import ops
+    from conftest import run_flow
 
     raw = tmp_path / "raw"
     raw.mkdir()
     for name in SEEDS:
         (raw / name).write_bytes((RAW / name).read_bytes())
-    ops.run_ingest(raw_dir=str(raw), warehouse=str(tmp_path / "w.duckdb"), allow_outside_raw=True,
-                   progress=lambda msg: None)
+    run_flow(raw_dir=str(raw), warehouse=str(tmp_path / "w.duckdb"), allow_outside_raw=True)
     c = wh.connect(tmp_path / "w.duckdb", read_only=True)
     try:
         assert c.execute(DEVELOPMENT_LEADS).fetchall()[0] == ("潜江市", 38, 2)

@@ -14,7 +14,7 @@ from warehouse import marts
 def seeded(tmp_path_factory, parsed_seeds):
     path = tmp_path_factory.mktemp("q") / "seeds.duckdb"
     con = wh.connect(path)
-    from flows.pipeline import functions_frame
+    from warehouse.incremental import functions_frame
 
     wh.load_functions(con, functions_frame())
     assert wh.load_documents(con, list(parsed_seeds.values())) == []
@@ -96,12 +96,12 @@ HOSTILE_NOTICE = """关于印发2024年潜江市《政府工作报告》重点�
 
 def test_text_from_a_notice_is_stored_as_data_and_escaped_in_the_report(tmp_path):
     """A title and a unit name carrying HTML and SQL: stored verbatim, never executed, escaped in the page."""
-    from flows import ops
+    from conftest import run_flow
 
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "hostile.txt").write_text(HOSTILE_NOTICE, encoding="utf-8")
-    summary = ops.run_ingest(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
-                             project_dir=str(tmp_path), progress=lambda m: None)
+    summary, _ = run_flow(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
+                             project_dir=str(tmp_path))
     assert summary["loaded"] == 1
     con = wh.connect(tmp_path / "w.duckdb", read_only=True)
     assert con.execute("SELECT title FROM documents").fetchone()[0].endswith(

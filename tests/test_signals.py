@@ -34,15 +34,14 @@ def generated_raw(work: Path, n: int = NOTICES) -> Path:
 
 
 def existing_warehouse(work: Path) -> Path:
-    """A warehouse published before the run under test (by the flow's body, without Prefect: quick)."""
-    from flows import ops
+    """A warehouse published before the run under test (by the flow, in this process)."""
+    from conftest import run_flow
 
     seed = work / "seed_raw"
     seed.mkdir()
     shutil.copy(RAW / SEEDS[0], seed / SEEDS[0])
     warehouse = work / "warehouse" / "fengong.duckdb"
-    ops.run_ingest(raw_dir=str(seed), warehouse=str(warehouse), allow_outside_raw=True, project_dir=str(work),
-                   progress=lambda m: None)
+    run_flow(raw_dir=str(seed), warehouse=str(warehouse), allow_outside_raw=True, project_dir=str(work))
     return warehouse
 
 

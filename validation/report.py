@@ -36,7 +36,7 @@ SELECT mention, count(*) AS n, string_agg(DISTINCT d.jurisdiction, '、') AS jur
 FROM assignments a JOIN documents d USING (doc_id) WHERE NOT a.resolved GROUP BY mention ORDER BY n DESC, mention LIMIT 15
 """
 QUARANTINE = "SELECT source_file, stage, reason FROM quarantine ORDER BY source_file"
-# rows set aside by the pandera contracts (flows/steps.py), per table and check, with a few of them
+# rows set aside by the pandera contracts (validation/batch.py), per table and check, with a few of them
 REJECTED = """
 SELECT r.frame AS "table", r.check_name AS "check", count(*) AS n, count(DISTINCT r.doc_id) AS documents,
        array_to_string(list_slice(list(coalesce(d.source_file, r.source_file) || ': ' || r.reason
