@@ -105,29 +105,79 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_rows(path: Path) -> int:
+    """Rows of a review file (what the last run listed; no run since has changed the warehouse)."""
+    import csv
+
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+
+
+def _unchanged(args: argparse.Namespace) -> dict | None:
+    """A run that would change nothing (warehouse.incremental.nothing_to_do), found read-only and
+    without starting Prefect (~5-10 s of a run's time): its summary, from the warehouse as it is.
+    None when there is something to do, or the warehouse cannot tell (missing, older, in use)."""
+    import duckdb
+
+    from warehouse import incremental
+    from warehouse.inbox import check_raw_dir
+    from warehouse.summary import run_summary
+
+    path = Path(args.warehouse)
+    if not path.exists():
+        return None
+    raw = check_raw_dir(args.raw, args.allow_outside_raw)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        found = incremental.nothing_to_do(con, raw, args.max_file_mb, args.allow_outside_raw)
+        if found is None:
+            return None
+        files, plan = found
+        review_csv = path.parent / "review" / "unresolved_units.csv"
+        summary = run_summary(con, incremental.counts_of(files, plan), [f.name for f in files],
+                              warehouse=str(path), review_file=str(review_csv))
+    except duckdb.Error:  # a warehouse from an older fengong: the flow upgrades it
+        return None
+    finally:
+        con.close()
+    summary.unresolved, summary.low_confidence = (_csv_rows(p) for p in (
+        review_csv, review_csv.with_name("low_confidence_items.csv")))
+    print(f"fengong: {len(files)} notice file(s) in {raw}: {plan.summary()}")
+    print("fengong: nothing new, changed or removed: the warehouse is left as it is (Prefect not started, "
+          "no run logged)")
+    return summary.as_dict()
+
+
 def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
-    from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
-    from warehouse.inbox import RefusedInput
-    from flows.pipeline import ingest, task_runner
-    from warehouse.load import WarehouseError
+    summary = None if args.force else _unchanged(args)
+    if summary is None:
+        from flows.lifecycle import quiet_signal_crashes, start_ephemeral_server
+        from flows.pipeline import ingest, task_runner
+        from warehouse.inbox import RefusedInput
+        from warehouse.load import WarehouseError
 
-    if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
-        print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME={os.environ['PREFECT_HOME']} "
-              "creates its database, ~30 s", flush=True)
-    else:
-        print("fengong: starting Prefect (ephemeral)", flush=True)
-    # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
-    start_ephemeral_server()
-    quiet_signal_crashes()
-    flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
-    try:
-        summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
-                       allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
-                       lock_wait_s=args.wait)
-    except (WarehouseError, RefusedInput) as e:
-        print(f"fengong: {e}", file=sys.stderr)
-        return None
+        if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
+            print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME="
+                  f"{os.environ['PREFECT_HOME']} creates its database, ~30 s", flush=True)
+        else:
+            print("fengong: starting Prefect (ephemeral)", flush=True)
+        # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
+        start_ephemeral_server()
+        quiet_signal_crashes()
+        flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
+        try:
+            summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
+                           allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
+                           lock_wait_s=args.wait)
+        except (WarehouseError, RefusedInput) as e:
+            print(f"fengong: {e}", file=sys.stderr)
+            return None
     # `seconds` is the flow body's time; the command took longer (Python, imports, Prefect's start)
     s = summary = {**summary, "wall_seconds": round(time.time() - process_started(), 2)}
     share = s["mentions_resolved"] / s["mentions"] if s["mentions"] else 1.0
@@ -165,6 +215,16 @@ def strict_failures(summary: dict, raw: str) -> list[str]:
     return out
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
@@ -185,7 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     return serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
-          progress=lambda m: print(m, flush=True), timezone=timezone)
+          progress=lambda m: print(m, flush=True), timezone=timezone, every=args.every)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -376,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(v)
     v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "
                                                         "read in --timezone")
+    v.add_argument("--every", type=_positive_seconds, metavar="SECONDS",
+                   help="run every SECONDS seconds instead of on --cron (e.g. 900; a run starts only when the "
+                        "last one has finished)")
     v.add_argument("--timezone", help="IANA time zone the cron is read in, e.g. Asia/Shanghai or UTC "
                                       "(default: this machine's local zone)")
     v.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default: {DEFAULT_DEPLOYMENT})")

@@ -109,15 +109,19 @@ class _SignalCrashes(logging.Filter):
     signal" line: a stop by signal is told in fengong's one line (the flow run is still marked Crashed)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Crash detected! Execution was aborted by a")
+        message = record.getMessage()
+        return not (message.startswith("Crash detected! Execution was aborted by a")
+                    or message.startswith("Finished in state Crashed('Execution was aborted by a"))
 
 
 def quiet_signal_crashes() -> None:
     """Prefect installs its own SIGTERM handler while a flow runs (it chains to fengong's afterwards), and
-    logs the crash before fengong hears of the signal: that log line is dropped here."""
-    logger = logging.getLogger("prefect.flow_runs")
-    if not any(isinstance(f, _SignalCrashes) for f in logger.filters):
-        logger.addFilter(_SignalCrashes())
+    logs the crash before fengong hears of the signal, for the flow run and for the task run it
+    interrupted: those lines are dropped here."""
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _SignalCrashes) for f in logger.filters):
+            logger.addFilter(_SignalCrashes())
 
 
 def start_ephemeral_server():

@@ -149,6 +149,29 @@ def test_unchanged_files_are_skipped_and_only_a_new_file_is_parsed(project):
     assert (again["skipped"], again["parsed"], again["loaded"]) == (6, 0, 0)
 
 
+def nothing_to_do(project: Path):
+    con = duckdb.connect(str(warehouse_of(project)), read_only=True)
+    try:
+        return incremental.nothing_to_do(con, project / "raw", 5.0, False)
+    finally:
+        con.close()
+
+
+def test_nothing_to_do_is_told_read_only_and_anything_new_changed_touched_or_gone_is_something(project):
+    files, plan = nothing_to_do(project)
+    assert (len(files), len(plan.skip)) == (5, 5)
+    notice = add_notice(project)
+    assert nothing_to_do(project) is None  # new
+    notice.unlink()
+    assert nothing_to_do(project) is not None
+    (project / "raw" / SEEDS[0]).touch()  # the same content with a new mtime: the run records the mtime
+    assert nothing_to_do(project) is None
+    run(project)
+    assert nothing_to_do(project) is not None
+    (project / "raw" / SEEDS[1]).unlink()  # gone: the run retires it
+    assert nothing_to_do(project) is None
+
+
 def hashed_by_a_run(project: Path, monkeypatch, **kw) -> tuple[dict, list[str]]:
     """Run, and return the summary and the names of the files the run read to hash."""
     hashed: list[str] = []

@@ -11,8 +11,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from flows.defaults import DEFAULT_MAX_FILE_MB
-from transforms.batch import SourceFile
+
+if TYPE_CHECKING:  # the parser's modules take ~1 s to import; a run with nothing to do needs none
+    from transforms.batch import SourceFile
 
 HASH_CHUNK = 2**20
 
@@ -160,4 +164,6 @@ def list_raw(raw_dir: Path, linked_dirs: list[str] | None = None) -> list[tuple[
 
 
 def read_files(paths: list[Path], raw_dir: Path) -> list[SourceFile]:
+    from transforms.batch import SourceFile
+
     return [SourceFile(p, p.relative_to(raw_dir).as_posix(), p.read_bytes()) for p in paths]

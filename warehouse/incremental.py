@@ -19,18 +19,20 @@ import socket
 import uuid
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import duckdb
 import polars as pl
 
 from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_WAREHOUSE
 from transforms import vocab
-from transforms.batch import BatchResult, SourceFile
 from warehouse import load as wh
 from warehouse import marts
 from warehouse.inbox import RawFile
 from warehouse.transaction import Transaction, say, staged
+
+if TYPE_CHECKING:
+    from transforms.batch import BatchResult, SourceFile
 
 BATCH_MAX_BYTES = 32 * 2**20  # raw bytes held by one batch, whatever --batch-size says
 
@@ -303,3 +305,27 @@ def prune(warehouse: str = DEFAULT_WAREHOUSE, dry_run: bool = False, lock_wait_s
             "command": "prune", "pruned": len(docs), "data_changed": bool(docs or names), "triggered_by": "manual",
             "parser_version": vocab.parser_version(), "waited_s": round(tx.lock.waited_s, 2)})
     return Pruned(listed, names, rows)
+
+
+# ── a run with nothing to do ────────────────────────────────────────────────────────────────────
+
+def nothing_to_do(con, raw, max_file_mb: float, allow_outside_raw: bool) -> tuple[list[RawFile], Plan] | None:
+    """(files, plan) when a run would change nothing in the warehouse, read-only: every loaded file in
+    raw/ has the size and mtime recorded when it was loaded (it is not read), none is new, changed,
+    newly refused or to reprocess (a file quarantined by this parser stays so), and no name has gone. None when there is something to do. `fengong run`
+    asks this before it starts Prefect (seconds) and, when there is nothing, says so and stops."""
+    from warehouse.inbox import scan_raw
+
+    linked_dirs: list[str] = []
+    files = scan_raw(raw, max_file_mb, allow_outside_raw, known=wh.file_stats(con), linked_dirs=linked_dirs)
+    loaded_names = {n for (n,) in con.execute("SELECT source_file FROM document_files WHERE retired_at IS NULL").fetchall()}
+    if linked_dirs or any(f.hashed and f.name in loaded_names for f in files):  # a size or mtime to record
+        return None
+    plan = plan_run(con, files, vocab.parser_version(), decisions_version())
+    if plan.process or plan.refuse or plan.link or plan.clear_quarantine:
+        return None
+    # names gone from raw/ (compared here: a list as a query parameter makes DuckDB import pandas, ~1 s)
+    present = {f.name for f in files}
+    quarantined = {n for (n,) in con.execute("SELECT source_file FROM quarantine").fetchall()}
+    gone = (loaded_names | quarantined) - present
+    return None if gone else (files, plan)
