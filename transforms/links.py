@@ -46,6 +46,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from transforms.vocab import data_yaml
 
+LINKS_VERSION = "1"  # bump when this code changes which links it finds (the marts' fingerprint holds it)
 EVIDENCE_KINDS = ("tfidf", "clause", "entity", "metric", "lead_unit", "lead_function", "unit_name", "heading",
                   "project")
 CONTENT_KINDS = ("tfidf", "clause", "entity", "metric")  # what the two texts themselves say
@@ -151,15 +152,26 @@ def entities(text: str | None, exclude: frozenset[str] = frozenset()) -> set[str
 def metric_families(metrics: list[str | None], codes: list[str | None]) -> set[str]:
     """The measured quantities of an item's numbers: the metric vocabulary entry whose keyword the
     phrase holds (高新技术产业增加值 is one quantity whether stated in 亿元 or as a share of GDP),
-    else the code; the generic other_* codes compare nothing."""
+    else the code; the generic other_* codes compare nothing. A keyword with a qualifier before it
+    is another quantity when the qualifier is a sector (房地产业固定资产投资 is not 固定资产投资).
+
+    >>> sorted(metric_families(["力争高新技术产业增加值", "房地产业固定资产投资"], [None, None]))
+    ['high_tech_share_of_gdp']
+    """
     from transforms.indicators import vocab
 
     v = vocab()
+    verbs = re.compile("|".join(re.escape(w) for w in sorted(set(v.triggers) | {"力争", "确保", "保证", "实现"},
+                                                               key=len, reverse=True)))
     out = set()
     for phrase, code in zip(metrics, codes):
-        hits = [m.group(0) for m in v.keyword_re.finditer(phrase or "")]
+        phrase = phrase or ""
+        share = phrase.find("占")  # 研发经费占GDP比重 measures 研发经费, not GDP
+        hits = list(v.keyword_re.finditer(phrase[:share] if share > 0 else phrase))
         if hits:
-            out.add(v.by_keyword[hits[-1]]["code"])
+            before = clean_text(verbs.sub(" ", phrase[:hits[-1].start()]))
+            if not re.search(r"[\u4e00-\u9fff]业$", before):  # a sector: 房地产业, 工业
+                out.add(v.by_keyword[hits[-1].group(0)]["code"])
         elif code and not code.startswith("other"):
             out.add(code)
     return out
