@@ -278,39 +278,25 @@ def select_links(pairs: pl.DataFrame, weights: dict[str, float] | None = None) -
         return pl.DataFrame(schema=LINK_SCHEMA)
     p = p.sort("from_item_id", "to_doc_id", "score", descending=[False, False, True]).with_columns(
         pl.int_range(1, pl.len() + 1).over(group).cast(pl.Int32).alias("rank"))
-    same = ((w["metric"] > 0) & (pl.col("e_metric") > 0)) | ((w["clause"] > 0) & (pl.col("e_clause") >= t["same_clause"]))
+    same = (((w["metric"] > 0) & (pl.col("e_metric") > 0))
+            | ((w["clause"] > 0) & (pl.col("e_clause") >= t["same_clause"])
+               & (pl.col("clause_text").str.len_chars() >= t["same_clause_chars"])))
     lines = [_evidence_line(row, w) for row in p.iter_rows(named=True)]
     return (p.with_columns(pl.when(same & (pl.col("e_project") == 0)).then(pl.lit("same")).otherwise(pl.lit("step"))
                            .alias("strength"), pl.Series("evidence", lines, dtype=pl.String), pl.col("score").round(4))
             .select(list(LINK_SCHEMA)))
 
 
+# how each kind of evidence reads in task_links.evidence ({v}: its value, {d}: its detail column)
+_EVIDENCE_TEXT = {"tfidf": "text {c:.2f}", "clause": "clause {v:.2f} “{d}”", "entity": "names {d}",
+                  "metric": "metric {d}", "lead_unit": "lead {d}", "lead_function": "lead function {d}",
+                  "unit_name": "unit named {d}", "heading": "heading {v:.2f}",
+                  "project": "major-project column of the task {d}"}
+
+
 def _evidence_line(row: dict, w: dict[str, float]) -> str:
-    parts = []
-    for k in EVIDENCE_KINDS:
-        v = row[f"e_{k}"]
-        if not v or not w[k]:
-            continue
-        detail = row.get(DETAILS.get(k, ""), None)
-        if k == "tfidf":
-            parts.append(f"text {row['cosine']:.2f}")
-        elif k == "clause":
-            parts.append(f"clause {v:.2f} “{detail}”")
-        elif k == "heading":
-            parts.append(f"heading {v:.2f}")
-        elif k == "project":
-            parts.append(f"major-project column of the task {detail}")
-        elif k == "metric":
-            parts.append(f"metric {detail}")
-        elif k == "entity":
-            parts.append(f"names {detail}")
-        elif k == "lead_unit":
-            parts.append(f"lead {detail}")
-        elif k == "unit_name":
-            parts.append(f"unit named {detail}")
-        else:
-            parts.append(f"lead function {detail}")
-    return "; ".join(parts)
+    return "; ".join(_EVIDENCE_TEXT[k].format(v=row[f"e_{k}"], c=row["cosine"], d=row.get(DETAILS.get(k, "")))
+                     for k in EVIDENCE_KINDS if row[f"e_{k}"] and w[k])
 
 
 def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indicators) -> pl.DataFrame:
