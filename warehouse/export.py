@@ -13,7 +13,7 @@ import duckdb
 
 PARTITIONED = ("documents", "sections", "items", "assignments", "leaders", "indicators", "quality_issues",
                "rejected_rows")
-WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs", "document_files")
+WHOLE = ("units", "unit_aliases", "functions", "quarantine", "runs", "document_files", "task_links")
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
