@@ -7,26 +7,12 @@ import pytest
 from validation.expectations import run_suite
 from validation.report import failed_errors, write_reports
 from warehouse import load as wh
-from warehouse import marts
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory, parsed_seeds):
-    path = tmp_path_factory.mktemp("q") / "seeds.duckdb"
-    con = wh.connect(path)
-    from flows.pipeline import functions_frame
-
-    wh.load_functions(con, functions_frame())
-    assert wh.load_documents(con, list(parsed_seeds.values())) == []
-    marts.refresh_marts(con)  # as a run does at its end: `units` is a table
-    con.close()
-    return path
 
 
 @pytest.fixture
-def warehouse(seeded, tmp_path):
+def warehouse(seed_warehouse, tmp_path):
     copy = tmp_path / "w.duckdb"
-    shutil.copy(seeded, copy)
+    shutil.copy(seed_warehouse, copy)
     con = wh.connect(copy)
     yield con
     con.close()
