@@ -226,7 +226,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     con.close()
     for t, n in counts.items():
         print(f"fengong: exported {t}: {n} rows")
-    print(f"fengong: Parquet under {args.out} (hive-partitioned by province/jurisdiction/period_year)")
+    print(f"fengong: Parquet under {args.out} (document tables and marts hive-partitioned by "
+          "province/jurisdiction/period_year; the other tables one file each)")
     return 0
 
 
