@@ -1,4 +1,4 @@
-"""fengong command line: run, serve, prune, quality, export, sql. Every command has --help."""
+"""fengong command line: run, serve, prune, quality, report, export, sql. Every command has --help."""
 
 from __future__ import annotations
 
@@ -287,7 +287,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     con.close()
     for t, n in counts.items():
         print(f"fengong: exported {t}: {n} rows")
-    print(f"fengong: Parquet under {args.out} (hive-partitioned by province/jurisdiction/period_year)")
+    print(f"fengong: Parquet under {args.out} (document tables and marts hive-partitioned by "
+          "province/jurisdiction/period_year; the other tables one file each)")
     return 0
 
 
@@ -300,16 +301,29 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     print("fengong: running the expectation suite (Great Expectations takes ~5 s to import)", flush=True)
-    results, docs_index = run_suite(con, out)
-    md_path, html_path, md = write_reports(con, results, docs_index, out)
+    results, _ = run_suite(con, out)
+    md_path, html_path, md = write_reports(con, results, Path(args.warehouse).parent / "report", out)
     con.close()
     print(md)
-    print(f"fengong: report {html_path}; summary {md_path}" + (f"; Data Docs {docs_index}" if docs_index else ""))
+    print(f"fengong: quality page {html_path}; summary {md_path}")
     errors = failed_errors(results)
     if errors:
         print(f"fengong: {len(errors)} error-level expectation(s) failed: "
               + "; ".join(f"{r.dataset}: {r.about}" for r in errors), file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The charts page (warehouse/report.py), offline and self-contained."""
+    from warehouse.report import write_report
+    con = _open_read_only(args.warehouse)
+    if con is None:
+        return 2
+    quality = Path(args.quality) if args.quality else Path(args.warehouse).parent / "quality"
+    page = write_report(con, Path(args.out), args.warehouse, quality)
+    con.close()
+    print(f"fengong: report {page} (one page, no network needed)")
     return 0
 
 
@@ -471,13 +485,25 @@ def build_parser() -> argparse.ArgumentParser:
                               "names; quarantined files\n"
                               "  index.html    the same as a page that reads offline\n"
                               "  gx_project/   the Great Expectations project, rebuilt from the suite; its Data "
-                              "Docs\n                (their index is printed; they load CSS from a CDN)\n\n"
+                              "Docs\n                load CSS and scripts from CDNs (blank offline): read index.html\n\n"
                               "exit status:\n  0  no error-level expectation failed (warnings are reported, "
                               "not failed)\n  1  an error-level expectation failed (listed on stderr)\n"
                               "  2  no warehouse, or it cannot be opened")
     q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
     q.add_argument("--out", default="warehouse/quality", help="report folder (default: warehouse/quality)")
     q.set_defaults(func=cmd_quality)
+
+    rp = sub.add_parser("report", help="write the charts page: who leads what, targets, follow-up",
+                        description="Write one self-contained HTML page of charts (no network needed to view "
+                                    "it): lead tasks by department and city, functions x cities, indicator "
+                                    "targets across cities and against the five-year target, and how much of "
+                                    "each five-year plan came back in annual reports (from task_links).")
+    rp.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
+    rp.add_argument("--out", default="warehouse/report", help="report folder (default: warehouse/report)")
+    rp.add_argument("--quality", default=None,
+                    help="the folder of `fengong quality`'s page, linked when it exists (default: quality/ beside "
+                         "the warehouse)")
+    rp.set_defaults(func=cmd_report)
 
     s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
                        description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "

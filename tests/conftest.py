@@ -115,3 +115,30 @@ def fail_after(monkeypatch, owner, name: str, error: Exception) -> None:
         raise error
 
     monkeypatch.setattr(owner, name, do_then_fail)
+
+
+@pytest.fixture(scope="session")
+def seed_warehouse(tmp_path_factory, parsed_seeds) -> Path:
+    """warehouse/fengong.duckdb under a session folder, built from the seeds as a run builds it (every
+    file name bound, the marts refreshed), with its Parquet export in warehouse/parquet beside it.
+    Read-only for tests: copy it before changing it."""
+    from warehouse.incremental import functions_frame
+    from warehouse import load as wh
+    from warehouse import marts
+    from warehouse.export import export_parquet
+
+    root = tmp_path_factory.mktemp("seed_warehouse")
+    path = root / "warehouse" / "fengong.duckdb"
+    path.parent.mkdir()
+    con = wh.connect(path)
+    try:
+        wh.load_functions(con, functions_frame())
+        assert wh.load_documents(con, list(parsed_seeds.values())) == []
+        con.execute("BEGIN")
+        wh.bind_files(con, [(name, d.doc_id, d.frames["documents"]["sha256"][0]) for name, d in parsed_seeds.items()])
+        marts.refresh_marts(con)
+        con.execute("COMMIT")
+        export_parquet(con, path.parent / "parquet")
+    finally:
+        con.close()
+    return path

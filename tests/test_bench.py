@@ -101,7 +101,7 @@ def test_the_scorer_counts_what_is_missing_and_what_is_spurious(corpus, loaded, 
 
 def test_the_benchmark_runs_the_readme_analyst_queries():
     names = [name for name, _ in queries.readme_queries()]
-    assert len(names) == 4 and any("v_indicator_compare" in n for n in names)
+    assert len(names) == 5 and any("v_indicator_compare" in n for n in names)
 
 
 def test_regression_the_benchmark_clocked_functions_the_flow_no_longer_calls(corpus, tmp_path, cli_env):

@@ -21,7 +21,7 @@ def run(args, cwd, env, timeout=300):
     return subprocess.run(fengong_cmd() + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["serve"], ["prune"], ["export"], ["sql"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["serve"], ["prune"], ["export"], ["sql"], ["report"], ["quality"]])
 def test_every_command_has_help(command, tmp_path, cli_env):
     r = run(command + ["--help"], tmp_path, cli_env)
     assert r.returncode == 0 and "usage: fengong" in r.stdout

@@ -165,7 +165,7 @@ def test_unit_cores():
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory, parsed_seeds):
-    from flows.ops import functions_frame
+    from warehouse.incremental import functions_frame
 
     c = wh.connect(tmp_path_factory.mktemp("links") / "w.duckdb")
     wh.load_functions(c, functions_frame())
