@@ -72,23 +72,23 @@ def _span(start: str, end: str, fn):
 
 def instrument() -> None:
     _prefect_env_from_cli()
-    from flows import ops, pipeline, steps
+    from flows import pipeline
+    from warehouse import inbox, marts, review, transaction
     from warehouse import load as wh
-    from warehouse import marts
 
-    ops.run_ingest = _span("body_start", "body_end", ops.run_ingest)  # the flow body
-    ops.scan_raw = _timed("discover", ops.scan_raw)  # list raw/ and hash what changed
-    ops.Staging.open = _timed("staging", ops.Staging.open)  # copy the warehouse to <warehouse>.staging
-    ops.Staging.publish = _timed("publish", ops.Staging.publish)  # checkpoint, os.replace
-    steps.read_files = _timed("read", steps.read_files)
+    pipeline.ingest.fn = _span("body_start", "body_end", pipeline.ingest.fn)  # the flow body
+    inbox.scan_raw = _timed("discover", inbox.scan_raw)  # list raw/ and hash what changed
+    transaction.Staging.open = _timed("staging", transaction.Staging.open)  # copy the warehouse to <warehouse>.staging
+    transaction.Staging.publish = _timed("publish", transaction.Staging.publish)  # checkpoint, os.replace
+    inbox.read_files = _timed("read", inbox.read_files)
     wh.load_documents = _timed("load", wh.load_documents)
     wh.load_functions = _timed("load", wh.load_functions)
     wh.quarantine = _timed("load", wh.quarantine)
     wh.clear_quarantine = _timed("load", wh.clear_quarantine)
     marts.refresh_marts = _timed("marts", marts.refresh_marts)
-    ops.write_review_file = _timed("review", ops.write_review_file)
+    review.write_review_files = _timed("review", review.write_review_files)
     pipeline.task_runner = _marking("flow_call", pipeline.task_runner)
-    pipeline.parse_ahead = _batches(pipeline.parse_ahead)
+    pipeline.in_order = _batches(pipeline.in_order)
 
 
 def _prefect_env_from_cli() -> None:

@@ -1,7 +1,7 @@
 """Quick single-process timings of one stage, to measure an optimisation before and after.
 
     python bench/micro.py parse    --corpus bench/corpus/s7-n1000 [--docs 200]   ms per notice
-    python bench/micro.py validate --corpus … [--docs 100]   parse_and_validate of one batch, minus parse
+    python bench/micro.py validate --corpus … [--docs 100]   the validate step of one batch (validation.batch)
     python bench/micro.py load     --corpus … [--docs 1000]  parse, then load into a fresh DuckDB file, by batch
 
 Each prints one line: the best of --repeat runs, in CPU seconds of this process (time.process_time,
@@ -21,14 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from flows import steps  # noqa: E402
+from transforms.batch import SourceFile, parsed_batch  # noqa: E402
+from validation.batch import validated_batch  # noqa: E402
+from warehouse import inbox  # noqa: E402
 from transforms import vocab  # noqa: E402
 from transforms.document import parse_document  # noqa: E402
 
 
-def _files(corpus: Path, n: int) -> list[steps.SourceFile]:
+def _files(corpus: Path, n: int) -> list[SourceFile]:
     raw = corpus / "raw"
-    return steps.read_files(steps.discover(raw)[:n], raw)
+    return inbox.read_files(inbox.discover(raw)[:n], raw)
 
 
 class Clock:
@@ -50,10 +52,10 @@ def parse(files, reviewed) -> Clock:
 
 
 def validate(files, reviewed) -> Clock:
-    """Seconds of parse_and_validate beyond parsing (the batch's validation and quarantine checks)."""
+    """Seconds of the validate step of a batch (contracts, rejected rows, quarantine)."""
     parsing = parse(files, reviewed)
     with Clock() as c:
-        r = steps.parse_and_validate(files, reviewed)
+        r = validated_batch(parsed_batch(files, reviewed))
     assert not r.quarantined, r.quarantined[:1]
     c.cpu, c.wall = c.cpu - parsing.cpu, c.wall - parsing.wall
     return c

@@ -329,7 +329,9 @@ def run_quality(warehouse: Path, out: Path, env: dict) -> dict:
 def incremental(seed: int, docs: int, corpus_raw: Path, warehouse: Path, out: Path, env: dict) -> dict:
     """Notice number `docs` (one the warehouse does not hold) into the N-notice warehouse: directly
     (connect, parse, load), then by a running `fengong serve` on the whole raw folder (bench/serve_incremental.py)."""
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
     from transforms import vocab
     from warehouse import load as wh
 
@@ -345,8 +347,8 @@ def incremental(seed: int, docs: int, corpus_raw: Path, warehouse: Path, out: Pa
     t0 = time.perf_counter()
     con = wh.connect(scratch)
     t1 = time.perf_counter()
-    files = steps.read_files([notice], new / "new")
-    result = steps.parse_and_validate(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES))
+    files = inbox.read_files([notice], new / "new")
+    result = validated_batch(parsed_batch(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES)))
     t2 = time.perf_counter()
     failed = wh.load_documents(con, result.parsed)
     t3 = time.perf_counter()

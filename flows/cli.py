@@ -1,4 +1,4 @@
-"""fengong command line: run, serve, prune, quality, export, sql. Every command has --help."""
+"""fengong command line: run, serve, prune, quality, report, export, sql. Every command has --help."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -57,7 +58,8 @@ def _prefect_database_url() -> str | None:
 
 def _check_inputs(args: argparse.Namespace) -> bool:
     """Refuse a bad --raw or an unwritable warehouse before Prefect starts (it takes ~10 s)."""
-    from flows.ops import RefusedInput, check_raw_dir, check_writable
+    from warehouse.inbox import RefusedInput, check_raw_dir
+    from warehouse.transaction import check_writable
     from warehouse.load import WarehouseError
 
     try:
@@ -110,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def expected_failure(e: BaseException) -> str | None:
     """The one line that tells a failure fengong expects (a refused --raw, a warehouse it cannot write, a
     full disk, DuckDB out of memory) and what to do; None for anything else (a bug: its traceback shows)."""
-    from flows.ops import RefusedInput
+    from warehouse.inbox import RefusedInput
     from warehouse.load import storage_failure
 
     if isinstance(e, RefusedInput):
@@ -119,37 +121,108 @@ def expected_failure(e: BaseException) -> str | None:
     return None if failure is None else str(failure)
 
 
-def _run(args: argparse.Namespace) -> dict | None:
-    """The flow, and what it did in a few lines; None (after saying why, in one line) when it refused to
-    start or failed as expected (exit 2)."""
-    from flows.lifecycle import guard_pool_workers, quiet_expected_failures, quiet_signal_crashes, start_ephemeral_server
-    from flows.pipeline import ingest, task_runner
+_FAILED_STATE = re.compile(r"encountered an exception\.? (\w+): (.*)'\)$", re.S)
 
-    if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
-        print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME={os.environ['PREFECT_HOME']} "
-              "creates its database, ~30 s", flush=True)
-    else:
-        print("fengong: starting Prefect (ephemeral)", flush=True)
-    # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
-    start_ephemeral_server()
-    quiet_signal_crashes()
-    if not args.debug:
-        quiet_expected_failures(expected_failure)
-    runner = task_runner(args.runner, args.workers, args.dask_address)
-    guard_pool_workers(runner)  # --runner process: workers ignore Ctrl-C (fengong stops them) and die with it
-    flow = ingest.with_options(task_runner=runner)
-    try:
-        summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
-                       allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
-                       lock_wait_s=args.wait)
-    except Exception as e:
-        line = expected_failure(e)
-        if line is None:
-            raise
-        if args.debug:
-            traceback.print_exception(e)
-        print(f"fengong: {line}", file=sys.stderr)
+
+def expected_failed_state(message: str) -> bool:
+    """Whether Prefect's "Finished in state Failed('… encountered an exception NAME: TEXT')" line is about a
+    failure `expected_failure` tells in one line (the log record holds the text, not the exception)."""
+    import duckdb
+
+    m = _FAILED_STATE.search(message)
+    if m is None:
+        return False
+    name, text = m.groups()
+    if name in ("WarehouseError", "RefusedInput"):
+        return True
+    if isinstance(cls := getattr(duckdb, name, None), type) and issubclass(cls, duckdb.Error):
+        return expected_failure(cls(text)) is not None
+    if (oserror := re.match(r"\[Errno (\d+)\] (.*)", text)) and name in ("OSError", "IOError"):
+        return expected_failure(OSError(int(oserror.group(1)), oserror.group(2))) is not None
+    return False
+
+
+def _csv_rows(path: Path) -> int:
+    """Rows of a review file (what the last run listed; no run since has changed the warehouse)."""
+    import csv
+
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+
+
+def _unchanged(args: argparse.Namespace) -> dict | None:
+    """A run that would change nothing (warehouse.incremental.nothing_to_do), found read-only and
+    without starting Prefect (~5-10 s of a run's time): its summary, from the warehouse as it is.
+    None when there is something to do, or the warehouse cannot tell (missing, older, in use)."""
+    import duckdb
+
+    from warehouse import incremental
+    from warehouse.inbox import check_raw_dir
+    from warehouse.summary import run_summary
+
+    path = Path(args.warehouse)
+    if not path.exists():
         return None
+    raw = check_raw_dir(args.raw, args.allow_outside_raw)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        found = incremental.nothing_to_do(con, raw, args.max_file_mb, args.allow_outside_raw)
+        if found is None:
+            return None
+        files, plan = found
+        review_csv = path.parent / "review" / "unresolved_units.csv"
+        summary = run_summary(con, incremental.counts_of(files, plan), [f.name for f in files],
+                              warehouse=str(path), review_file=str(review_csv))
+    except duckdb.Error:  # a warehouse from an older fengong: the flow upgrades it
+        return None
+    finally:
+        con.close()
+    summary.unresolved, summary.low_confidence = (_csv_rows(p) for p in (
+        review_csv, review_csv.with_name("low_confidence_items.csv")))
+    print(f"fengong: {len(files)} notice file(s) in {raw}: {plan.summary()}")
+    print("fengong: nothing new, changed or removed: the warehouse is left as it is (Prefect not started, "
+          "no run logged)")
+    return summary.as_dict()
+
+
+def _run(args: argparse.Namespace) -> dict | None:
+    """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
+    summary = None if args.force else _unchanged(args)
+    if summary is None:
+        from flows.lifecycle import (guard_pool_workers, quiet_expected_failures, quiet_signal_crashes,
+                                     start_ephemeral_server)
+        from flows.pipeline import ingest, task_runner
+
+        if prefect_migrates(_prefect_database_url(), os.environ.get("PREFECT_API_URL")):
+            print(f"fengong: starting Prefect (ephemeral); its first start with PREFECT_HOME="
+                  f"{os.environ['PREFECT_HOME']} creates its database, ~30 s", flush=True)
+        else:
+            print("fengong: starting Prefect (ephemeral)", flush=True)
+        # started here, from the main thread, so that it dies with this process (flows/lifecycle.py)
+        start_ephemeral_server()
+        quiet_signal_crashes()
+        if not args.debug:
+            quiet_expected_failures(expected_failure, expected_failed_state)
+        runner = task_runner(args.runner, args.workers, args.dask_address)
+        guard_pool_workers(runner)  # --runner process: workers ignore Ctrl-C (fengong stops them) and die with it
+        flow = ingest.with_options(task_runner=runner)
+        try:
+            summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
+                           allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
+                           lock_wait_s=args.wait)
+        except Exception as e:
+            line = expected_failure(e)
+            if line is None:
+                raise
+            if args.debug:
+                traceback.print_exception(e)
+            print(f"fengong: {line}", file=sys.stderr)
+            return None
     # `seconds` is the flow body's time; the command took longer (Python, imports, Prefect's start)
     s = summary = {**summary, "wall_seconds": round(time.time() - process_started(), 2)}
     share = s["mentions_resolved"] / s["mentions"] if s["mentions"] else 1.0
@@ -187,6 +260,16 @@ def strict_failures(summary: dict, raw: str) -> list[str]:
     return out
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if not _check_inputs(args):
         return 2
@@ -207,11 +290,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     return serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
                                            args.allow_outside_raw), name=args.name,
-          progress=lambda m: print(m, flush=True), timezone=timezone)
+          progress=lambda m: print(m, flush=True), timezone=timezone, every=args.every)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from flows.ops import prune
+    from warehouse.incremental import prune
     from warehouse.load import WarehouseError
 
     try:
@@ -249,7 +332,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     con.close()
     for t, n in counts.items():
         print(f"fengong: exported {t}: {n} rows")
-    print(f"fengong: Parquet under {args.out} (hive-partitioned by province/jurisdiction/period_year)")
+    print(f"fengong: Parquet under {args.out} (document tables and marts hive-partitioned by "
+          "province/jurisdiction/period_year; the other tables one file each)")
     return 0
 
 
@@ -262,16 +346,29 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     print("fengong: running the expectation suite (Great Expectations takes ~5 s to import)", flush=True)
-    results, docs_index = run_suite(con, out)
-    md_path, html_path, md = write_reports(con, results, docs_index, out)
+    results, _ = run_suite(con, out)
+    md_path, html_path, md = write_reports(con, results, Path(args.warehouse).parent / "report", out)
     con.close()
     print(md)
-    print(f"fengong: report {html_path}; summary {md_path}" + (f"; Data Docs {docs_index}" if docs_index else ""))
+    print(f"fengong: quality page {html_path}; summary {md_path}")
     errors = failed_errors(results)
     if errors:
         print(f"fengong: {len(errors)} error-level expectation(s) failed: "
               + "; ".join(f"{r.dataset}: {r.about}" for r in errors), file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The charts page (warehouse/report.py), offline and self-contained."""
+    from warehouse.report import write_report
+    con = _open_read_only(args.warehouse)
+    if con is None:
+        return 2
+    quality = Path(args.quality) if args.quality else Path(args.warehouse).parent / "quality"
+    page = write_report(con, Path(args.out), args.warehouse, quality)
+    con.close()
+    print(f"fengong: report {page} (one page, no network needed)")
     return 0
 
 
@@ -401,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(v)
     v.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default: every 15 minutes, '{DEFAULT_CRON}'), "
                                                         "read in --timezone")
+    v.add_argument("--every", type=_positive_seconds, metavar="SECONDS",
+                   help="run every SECONDS seconds instead of on --cron (e.g. 900; a run starts only when the "
+                        "last one has finished)")
     v.add_argument("--timezone", help="IANA time zone the cron is read in, e.g. Asia/Shanghai or UTC "
                                       "(default: this machine's local zone)")
     v.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default: {DEFAULT_DEPLOYMENT})")
@@ -433,13 +533,25 @@ def build_parser() -> argparse.ArgumentParser:
                               "names; quarantined files\n"
                               "  index.html    the same as a page that reads offline\n"
                               "  gx_project/   the Great Expectations project, rebuilt from the suite; its Data "
-                              "Docs\n                (their index is printed; they load CSS from a CDN)\n\n"
+                              "Docs\n                load CSS and scripts from CDNs (blank offline): read index.html\n\n"
                               "exit status:\n  0  no error-level expectation failed (warnings are reported, "
                               "not failed)\n  1  an error-level expectation failed (listed on stderr)\n"
                               "  2  no warehouse, or it cannot be opened")
     q.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
     q.add_argument("--out", default="warehouse/quality", help="report folder (default: warehouse/quality)")
     q.set_defaults(func=cmd_quality)
+
+    rp = sub.add_parser("report", help="write the charts page: who leads what, targets, follow-up",
+                        description="Write one self-contained HTML page of charts (no network needed to view "
+                                    "it): lead tasks by department and city, functions x cities, indicator "
+                                    "targets across cities and against the five-year target, and how much of "
+                                    "each five-year plan came back in annual reports (from task_links).")
+    rp.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"DuckDB file (default: {DEFAULT_WAREHOUSE})")
+    rp.add_argument("--out", default="warehouse/report", help="report folder (default: warehouse/report)")
+    rp.add_argument("--quality", default=None,
+                    help="the folder of `fengong quality`'s page, linked when it exists (default: quality/ beside "
+                         "the warehouse)")
+    rp.set_defaults(func=cmd_report)
 
     s = sub.add_parser("sql", help="run a read-only SQL query against the warehouse",
                        description="Open the warehouse read-only and run QUERY ('-' reads it from stdin). "

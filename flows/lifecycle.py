@@ -113,41 +113,51 @@ class _SignalCrashes(logging.Filter):
     signal" line: a stop by signal is told in fengong's one line (the flow run is still marked Crashed)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Crash detected! Execution was aborted by a")
+        message = record.getMessage()
+        return not (message.startswith("Crash detected! Execution was aborted by a")
+                    or message.startswith("Finished in state Crashed('Execution was aborted by a"))
 
 
 def quiet_signal_crashes() -> None:
     """Prefect installs its own SIGTERM handler while a flow runs (it chains to fengong's afterwards), and
-    logs the crash before fengong hears of the signal: that log line is dropped here."""
-    logger = logging.getLogger("prefect.flow_runs")
-    if not any(isinstance(f, _SignalCrashes) for f in logger.filters):
-        logger.addFilter(_SignalCrashes())
+    logs the crash before fengong hears of the signal, for the flow run and for the task run it
+    interrupted: those lines are dropped here."""
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _SignalCrashes) for f in logger.filters):
+            logger.addFilter(_SignalCrashes())
 
 
 class _ExpectedFailures(logging.Filter):
-    """Drops a log record whose exception is one fengong expects and tells in one line."""
+    """Drops a log record about a failure fengong expects and tells in one line: one that carries the
+    exception, or a run's "Finished in state Failed(…)" line, which names it only in its text."""
 
-    def __init__(self, expected: Callable[[BaseException], object]):
+    def __init__(self, expected: Callable[[BaseException], object], expected_state: Callable[[str], object]):
         super().__init__()
-        self.expected = expected
+        self.expected, self.expected_state = expected, expected_state
 
     def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return exc is None or not self.expected(exc)
+        if record.exc_info and record.exc_info[1] is not None:
+            return not self.expected(record.exc_info[1])
+        message = record.getMessage()
+        return not (message.startswith("Finished in state Failed(") and self.expected_state(message))
 
 
-def quiet_expected_failures(expected: Callable[[BaseException], object]) -> None:
-    """Prefect logs the exception that ends a flow run at ERROR, with its traceback (two, chained, for an
-    error raised `from` another), before the flow call re-raises it. For the failures `expected` accepts
-    (a warehouse that cannot be written, a full disk, a refused --raw), the command prints one line that
-    says what to do: their records are dropped from the terminal's handlers only, so the flow run's log
-    in the Prefect API keeps them, traceback and all (`fengong run --debug` prints it too)."""
+def quiet_expected_failures(expected: Callable[[BaseException], object],
+                            expected_state: Callable[[str], object]) -> None:
+    """Prefect logs a failed task run's and flow run's end at ERROR ("Finished in state Failed('Task run
+    encountered an exception WarehouseError: …')"), and the flow run's exception with its traceback (two,
+    chained, for an error raised `from` another), before the flow call re-raises it. For the failures
+    fengong expects (a warehouse that cannot be written, a full disk, a refused --raw: `expected` for an
+    exception, `expected_state` for the text of a Failed state) the command prints one line that says
+    what to do: their records are dropped from the terminal's handlers only, so the run's log in the
+    Prefect API keeps them, traceback and all (`fengong run --debug` prints them too)."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
     for handler in logging.getLogger().handlers:
         if isinstance(handler, PrefectConsoleHandler) and not any(
                 isinstance(f, _ExpectedFailures) for f in handler.filters):
-            handler.addFilter(_ExpectedFailures(expected))
+            handler.addFilter(_ExpectedFailures(expected, expected_state))
 
 
 def start_ephemeral_server():

@@ -99,21 +99,23 @@ def check_cron(cron: str, timezone: str | None = None) -> None:
         raise ValueError("; ".join(err["msg"].removeprefix("Value error, ") for err in e.errors())) from None
 
 
-def _options(cron: str, parameters: dict, name: str, timezone: str | None = None) -> dict:
+def _options(cron: str, parameters: dict, name: str, timezone: str | None = None, every: float | None = None) -> dict:
     from prefect.deployments.runner import EntrypointType
-    from prefect.schedules import Cron
+    from prefect.schedules import Cron, Interval
 
-    return dict(name=name, schedule=Cron(cron, timezone=timezone or local_timezone()), parameters=parameters,
+    schedule = Interval(every) if every else Cron(cron, timezone=timezone or local_timezone())
+    return dict(name=name, schedule=schedule, parameters=parameters,
                 entrypoint_type=EntrypointType.MODULE_PATH,
                 description="fengong: load new and changed notices from raw/ into the warehouse")
 
 
-def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, timezone: str | None = None):
+def build_deployment(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, timezone: str | None = None,
+                     every: float | None = None):
     """The deployment `fengong serve` registers: the ingest flow on `cron` in `timezone` (default: the
-    machine's), for inspection and tests."""
+    machine's), or every `every` seconds, for inspection and tests."""
     from flows.pipeline import ingest
 
-    return ingest.to_deployment(**_options(cron, parameters, name, timezone))
+    return ingest.to_deployment(**_options(cron, parameters, name, timezone, every))
 
 
 def collapse_missed_runs(deployment_id, now=None) -> int:
@@ -145,10 +147,10 @@ def collapse_missed_runs(deployment_id, now=None) -> int:
 
 
 def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=print,
-          timezone: str | None = None) -> int:
+          timezone: str | None = None, every: float | None = None) -> int:
     """Register the deployment and run its scheduled runs, one at a time, until SIGINT or SIGTERM; then
     stop the runs in progress (their staging copies are discarded) and the local server. Returns the
-    exit status: 128 + the signal."""
+    exit status: 128 + the signal. `every` (seconds) replaces the cron by a fixed interval."""
     import asyncio
 
     timezone = timezone or local_timezone()
@@ -181,12 +183,13 @@ def serve(cron: str, parameters: dict, name: str = DEFAULT_DEPLOYMENT, progress=
             with temporary_settings({PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
                 quiet_signal_crashes()
                 runner = Runner(name=name, pause_on_shutdown=False, limit=1)
-                deployment_id = runner.add_flow(ingest, **_options(cron, parameters, name, timezone))
+                deployment_id = runner.add_flow(ingest, **_options(cron, parameters, name, timezone, every))
                 cancelled = collapse_missed_runs(deployment_id)
                 if cancelled:
                     progress(f"fengong: {cancelled + 1} scheduled run(s) were missed while serve was down; "
                              f"one catches up now, {cancelled} cancelled")
-                progress(f"fengong: serving deployment fengong-ingest/{name} on cron '{cron}' ({timezone} time) "
+                when = f"every {every:g} s" if every else f"on cron '{cron}' ({timezone} time)"
+                progress(f"fengong: serving deployment fengong-ingest/{name} {when} "
                          f"(raw {parameters['raw_dir']}, warehouse {parameters['warehouse']})")
                 if not got:
                     asyncio.run(_run_until_signal(runner, got))

@@ -5,7 +5,7 @@
     .venv/bin/python -m tests.realset_score --mismatches    # also score.py's list of mismatches
 
 `build_warehouse` parses every file of the realset's raw/ the way the flow does
-(`flows.steps.parse_and_validate`: the same quarantine), without Prefect, and writes the accepted
+(transforms.batch.parsed_batch, validation.batch.validated_batch: the same quarantine), without Prefect, and writes the accepted
 documents' frames into a DuckDB file holding only the tables score.py reads. `score` runs the
 realset's own score.py on a warehouse (never a copy of its rules) and parses what it prints.
 
@@ -53,12 +53,14 @@ def build_warehouse(raw_dir: str | Path, path: str | Path) -> list[dict]:
     import duckdb
     import polars as pl
 
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
     from transforms import vocab
 
     raw_dir = Path(raw_dir)
-    files = steps.read_files(steps.discover(raw_dir), raw_dir)
-    result = steps.parse_and_validate(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES))
+    files = inbox.read_files(inbox.discover(raw_dir), raw_dir)
+    result = validated_batch(parsed_batch(files, vocab.read_reviewed(vocab.REVIEWED_ALIASES)))
     con = duckdb.connect(str(path))
     try:
         if not result.parsed:  # nothing accepted: the warehouse's own DDL gives the empty tables
@@ -66,7 +68,7 @@ def build_warehouse(raw_dir: str | Path, path: str | Path) -> list[dict]:
 
             ensure_schema(con)
             return result.quarantined
-        frames = steps.concat_frames(result.parsed)
+        frames = concat_frames(result.parsed)
         for table in SCORED_TABLES:
             frame = frames[table]
             if table == "documents":

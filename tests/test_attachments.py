@@ -106,7 +106,9 @@ def test_a_ruled_table_over_pages_is_one_table_with_its_cut_rows_joined():
 def test_pdf_items_record_the_page_they_start_on(tmp_path):
     from reportlab.lib.pagesizes import A6
 
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
     from warehouse import load as wh
 
     raw = tmp_path / "raw"
@@ -114,7 +116,7 @@ def test_pdf_items_record_the_page_they_start_on(tmp_path):
     (raw / "table.pdf").write_bytes(make_pdf(TABLE_TXT, page_size=(A6[0] * 1.4, A6[1])))
     (raw / "table.xlsx").write_bytes(make_xlsx(TABLE_TXT.replace("2024年", "2023年")))
     (raw / "table.txt").write_bytes(TABLE_TXT.replace("2024年", "2022年").encode())
-    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw))
+    result = validated_batch(parsed_batch(inbox.read_files(inbox.discover(raw), raw)))
     assert result.quarantined == []
     con = wh.connect(tmp_path / "w.duckdb")
     try:
@@ -153,7 +155,9 @@ def test_a_password_protected_pdf_is_refused():
 
 
 def test_refusals_are_quarantined_with_the_file_name(tmp_path):
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
 
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -161,7 +165,7 @@ def test_refusals_are_quarantined_with_the_file_name(tmp_path):
     (raw / "locked.pdf").write_bytes(make_encrypted_pdf())
     (raw / "bomb.xlsx").write_bytes(make_xlsx_bomb())
     (raw / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1500))
-    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw))
+    result = validated_batch(parsed_batch(inbox.read_files(inbox.discover(raw), raw)))
     assert result.parsed == []
     why = {q["source_file"]: (q["stage"], q["reason"]) for q in result.quarantined}
     assert set(why) == {"scan.pdf", "locked.pdf", "bomb.xlsx", "old.doc"}

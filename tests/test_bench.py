@@ -28,13 +28,15 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def loaded(corpus, tmp_path_factory):
     """The corpus parsed, validated and loaded the way the flow does it, without Prefect."""
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
     from warehouse import load as wh
 
     path = tmp_path_factory.mktemp("wh") / "bench.duckdb"
     con = wh.connect(path)
     raw = corpus / "raw"
-    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw), reviewed={})
+    result = validated_batch(parsed_batch(inbox.read_files(inbox.discover(raw), raw), reviewed={}))
     assert wh.load_documents(con, result.parsed) == []
     con.close()
     return path, result
@@ -99,12 +101,12 @@ def test_the_scorer_counts_what_is_missing_and_what_is_spurious(corpus, loaded, 
 
 def test_the_benchmark_runs_the_readme_analyst_queries():
     names = [name for name, _ in queries.readme_queries()]
-    assert len(names) == 4 and any("v_indicator_compare" in n for n in names)
+    assert len(names) == 5 and any("v_indicator_compare" in n for n in names)
 
 
 def test_regression_the_benchmark_clocked_functions_the_flow_no_longer_calls(corpus, tmp_path, cli_env):
     """bench/flow_timings.py wrapped flows.pipeline.write_review_file and friends after the flow body had
-    moved to flows/ops.py, and the benchmark failed to start. It runs the real CLI and times every step."""
+    moved to flows/ops.py (since: warehouse/ and the flow's tasks), and the benchmark failed to start. It runs the real CLI and times every step."""
     import subprocess
 
     import run as bench_run

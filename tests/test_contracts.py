@@ -78,7 +78,7 @@ def test_failures_are_described_in_plain_words(frames):
 
 def test_a_batch_of_documents_is_validated_together(parsed_seeds):
     """Uniqueness of seq, unit_id and aliases is per document: a batch passes as one frame."""
-    from flows.steps import concat_frames
+    from validation.batch import concat_frames
 
     assert validate_frames(concat_frames(list(parsed_seeds.values()))) == []
 

@@ -60,3 +60,10 @@ def test_parser_version_changes_with_the_data(tmp_path, monkeypatch):
         assert vocab.parser_version() != before
     finally:
         vocab.parser_version.cache_clear()
+
+
+def test_every_metric_names_a_unit_kind_and_every_unit_kind_holds_known_units():
+    d = yaml.safe_load((vocab.DATA_DIR / "metrics.yaml").read_text(encoding="utf-8"))
+    assert {m["unit"] for m in d["metrics"]} <= set(d["unit_kinds"])
+    assert {u for us in d["unit_kinds"].values() for u in us} <= set(d["units"])
+    assert {m["basis"] for m in d["metrics"]} <= {"annual_growth", "level", "share_of_gdp", "absolute"}

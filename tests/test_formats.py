@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.steps import discover
+from warehouse.inbox import discover
 from transforms.document import parse_document
 from transforms.formats import docx_to_text, html_to_text
 from transforms.text import UnreadableDocument
@@ -143,7 +143,9 @@ def test_a_pdf_says_what_it_is_and_what_to_do():
 
 
 def test_web_page_and_word_file_in_raw_load_into_the_warehouse(tmp_path):
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
+    from validation.batch import concat_frames, validated_batch
+    from warehouse import inbox
     from warehouse import load as wh
 
     raw = tmp_path / "raw"
@@ -151,8 +153,8 @@ def test_web_page_and_word_file_in_raw_load_into_the_warehouse(tmp_path):
     (raw / "tongling.html").write_bytes((FIXTURES / "pipe_table.html").read_bytes())
     (raw / "notice.docx").write_bytes(make_docx())
     (raw / "scan.pdf").write_bytes(b"%PDF-1.7 ...")
-    files = steps.read_files(steps.discover(raw), raw)
-    result = steps.parse_and_validate(files, reviewed={})
+    files = inbox.read_files(inbox.discover(raw), raw)
+    result = validated_batch(parsed_batch(files, reviewed={}))
     con = wh.connect(tmp_path / "w.duckdb")
     try:
         assert wh.load_documents(con, result.parsed) == []

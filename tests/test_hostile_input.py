@@ -57,13 +57,13 @@ def test_regression_a_page_of_100000_nested_divs_failed_with_recursion_error():
     exceeded`; it is refused before any parser builds the tree, with what to do."""
     import time
 
-    from flows import steps
+    from transforms.batch import SourceFile, parsed_batch
 
     data = ("<html><body>" + "<div>" * 100_000 + "牵头单位:市发改委" + "</div>" * 100_000).encode("utf-8")
     data += b"<!--" + b"x" * (5 * 2**20 - len(data) - 20) + b"-->"
     assert 4.9 * 2**20 < len(data) < 5 * 2**20  # under the 5 MB limit of one file
     t0 = time.perf_counter()
-    result = steps.parse_and_validate([steps.SourceFile(RAW / "deep.html", "deep.html", data)])
+    result = parsed_batch([SourceFile(RAW / "deep.html", "deep.html", data)])
     assert time.perf_counter() - t0 < 2
     assert [(q["source_file"], q["stage"], q["reason"]) for q in result.quarantined] == [(
         "deep.html", "decode",
@@ -114,13 +114,13 @@ def test_parsing_stops_soon_after_its_time_limit_at_any_stage(limit):
 
 
 def test_a_notice_over_the_time_limit_is_quarantined_and_the_others_parse(monkeypatch):
-    from flows import steps
     from transforms import timeout
+    from transforms.batch import SourceFile, parsed_batch
 
     monkeypatch.setattr(timeout, "DEFAULT_SECONDS", 0.3)  # what the batch step gets when it passes no limit
     seed = (RAW / SEEDS[1]).read_bytes()
-    files = [steps.SourceFile(RAW / "slow.txt", "slow.txt", many_items()), steps.SourceFile(RAW / SEEDS[1], SEEDS[1], seed)]
-    result = steps.parse_and_validate(files)
+    files = [SourceFile(RAW / "slow.txt", "slow.txt", many_items()), SourceFile(RAW / SEEDS[1], SEEDS[1], seed)]
+    result = parsed_batch(files)
     assert [d.frames["documents"]["source_file"][0] for d in result.parsed] == [SEEDS[1]]
     assert [(q["source_file"], q["stage"], q["reason"]) for q in result.quarantined] == [(
         "slow.txt", "parse",
@@ -220,14 +220,17 @@ def _member(container: bytes, name: str) -> bytes:
 READ_EACH = """
 import json, resource, sys, time
 from pathlib import Path
-from flows import steps
-seed = Path(sys.argv[1])
-steps.parse_and_validate(steps.read_files([seed], seed.parent))  # imports and caches, before measuring
+from transforms.batch import parsed_batch
+from validation.batch import validated_batch
+from warehouse.inbox import read_files
+def parse_and_validate(path):
+    return validated_batch(parsed_batch(read_files([path], path.parent)))
+parse_and_validate(Path(sys.argv[1]))  # imports and caches, before measuring
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 out = {}
 for path in map(Path, sys.argv[2:]):
     t0 = time.perf_counter()
-    result = steps.parse_and_validate(steps.read_files([path], path.parent))
+    result = parse_and_validate(path)
     out[path.name] = {"quarantined": [(q["stage"], q["reason"]) for q in result.quarantined],
                       "seconds": time.perf_counter() - t0,
                       "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}

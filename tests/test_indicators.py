@@ -176,3 +176,52 @@ def test_qualitative_targets_are_listed_with_null_values(parsed_seeds):
         ("002", "城乡居民人均可支配收入与经济增长基本同步"),
         ("002", "主要污染物排放持续减少"),
     ]
+
+
+# Numbers inside task text whose clause names a metric they are not a value of (issue 15). Each is
+# pinned on the seed text it was found in: the code is another metric that fits, or none, with a
+# metric_unit_mismatch finding on the item.
+QIANJIANG_2023 = "003_c26dbfc0c5ce5eed.txt"
+
+
+def seed_number(parsed_seeds, seed, target_text):
+    doc = parsed_seeds[seed]
+    (row,) = doc.frames["indicators"].filter(target_text=target_text).iter_rows(named=True)
+    issues = doc.frames["quality_issues"].filter(item_id=row["item_id"], check_name="metric_unit_mismatch")
+    return (row["metric_code"], row["value"], row["value_unit"], row["basis"]), issues["message"].to_list()
+
+
+def test_real_estate_investment_in_yi_yuan_is_not_fixed_asset_investment_growth(parsed_seeds):
+    row, findings = seed_number(parsed_seeds, QIANJIANG_2023, "力争房地产业固定资产投资达50亿元")
+    assert row == (None, 50.0, "亿元", "absolute")
+    assert findings == ["力争房地产业固定资产投资达50亿元: 50亿元 (absolute) is not a value of "
+                        "fixed_asset_investment_growth (固定资产投资增长, annual_growth in percent); metric_code left empty"]
+
+
+def test_high_tech_value_added_in_yi_yuan_is_not_a_share_of_gdp(parsed_seeds):
+    row, findings = seed_number(parsed_seeds, QIANJIANG_2023, "力争高新技术产业增加值达170亿元以上")
+    assert row == (None, 170.0, "亿元", "absolute")
+    assert findings == ["力争高新技术产业增加值达170亿元以上: 170亿元 (absolute) is not a value of "
+                        "high_tech_share_of_gdp (高新技术产业增加值占GDP比重, share_of_gdp in percent); metric_code left empty"]
+
+
+def test_grain_sown_area_in_mu_is_not_grain_output(parsed_seeds):
+    area, findings = seed_number(parsed_seeds, QIANJIANG_2023, "保证粮食播种面积和总产量稳定在155万亩")
+    output, _ = seed_number(parsed_seeds, QIANJIANG_2023, "保证粮食播种面积和总产量稳定在155万亩和12亿斤")
+    assert area == ("grain_sown_area", 155.0, "万亩", "absolute") and findings == []
+    assert output == ("grain_output", 12.0, "亿斤", "absolute")
+
+
+def test_a_metric_named_before_an_earlier_number_of_the_clause_is_not_this_numbers():
+    got = quantities_in_clause("确保粮食播种面积48万亩以上、产量稳定在4.1亿斤以上", 0, True, "gwr", (2023, 2023))
+    assert [(r["metric_code"], r["value_unit"]) for r in got] == [("grain_sown_area", "万亩"), ("other_weight", "亿斤")]
+
+
+def test_a_level_metric_may_be_stated_as_its_growth_rate():
+    (r,) = quantities_in_clause("规上工业总产值增长8%", 0, True, *FYP)
+    assert (r["metric_code"], r["basis"], r["refused_code"]) == ("industrial_output", "annual_growth", None)
+
+
+def test_a_growth_metric_stated_as_an_amount_gets_no_code():
+    (r,) = quantities_in_clause("全体居民人均可支配收入超过38000元", 0, True, *FYP)
+    assert (r["metric_code"], r["basis"], r["refused_code"]) == (None, "absolute", "disposable_income_growth")

@@ -1,7 +1,8 @@
 """Operations: incremental runs, retire/prune, the run log, the writer lock, readers during a run, faults.
 
-Runs here call flows.ops.run_ingest (the flow's body, without Prefect) in-process or in a subprocess,
-so that a fault can be injected at a chosen point; the CLI with Prefect is tested in test_cli.py.
+Runs here call the flow (flows.pipeline.ingest) in-process or in a subprocess that reports to this
+session's Prefect server, so that a fault can be injected at a chosen point; the CLI is tested in
+test_cli.py.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import ops, steps
+from transforms.batch import SourceFile, parsed_batch
+from validation.batch import validated_batch
+from warehouse import inbox, incremental, transaction
 from warehouse import load as wh
 
-from conftest import RAW, ROOT, SEEDS, fail_after
+from conftest import RAW, ROOT, SEEDS, fail_after, run_flow
 
 NOTICE = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知
 潜江市人民政府办公室
@@ -42,10 +45,7 @@ def warehouse_of(project: Path) -> Path:
 
 
 def run(project: Path, **kw) -> tuple[dict, list[str]]:
-    said: list[str] = []
-    summary = ops.run_ingest(raw_dir=str(project / "raw"), warehouse=str(warehouse_of(project)),
-                             project_dir=str(project), progress=said.append, **kw)
-    return summary, said
+    return run_flow(raw_dir=str(project / "raw"), warehouse=str(warehouse_of(project)), project_dir=str(project), **kw)
 
 
 def query(project: Path, sql: str, params=None) -> list[tuple]:
@@ -69,7 +69,12 @@ def file_sha(path: Path) -> str:
 
 
 def subprocess_env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT))
+    """The project importable, and this session's Prefect server (a server per subprocess: ~10 s each)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the singleton the in-process flows use; started once
+    server.start()
+    return dict(os.environ, PYTHONPATH=str(ROOT), PREFECT_API_URL=server.api_url)
 
 
 def python(code: str, cwd: Path, *args: str, pause_at_load: int | None = None, **kw) -> subprocess.Popen:
@@ -101,7 +106,7 @@ def paused(con, docs):
             time.sleep(0.05)
 wh._insert_frames = paused
 """
-RUN = "from flows import ops\nops.run_ingest()\n"
+RUN = "from flows.pipeline import ingest\ningest()\n"
 
 
 @pytest.fixture(scope="module")
@@ -145,16 +150,39 @@ def test_unchanged_files_are_skipped_and_only_a_new_file_is_parsed(project):
     assert (again["skipped"], again["parsed"], again["loaded"]) == (6, 0, 0)
 
 
+def nothing_to_do(project: Path):
+    con = duckdb.connect(str(warehouse_of(project)), read_only=True)
+    try:
+        return incremental.nothing_to_do(con, project / "raw", 5.0, False)
+    finally:
+        con.close()
+
+
+def test_nothing_to_do_is_told_read_only_and_anything_new_changed_touched_or_gone_is_something(project):
+    files, plan = nothing_to_do(project)
+    assert (len(files), len(plan.skip)) == (5, 5)
+    notice = add_notice(project)
+    assert nothing_to_do(project) is None  # new
+    notice.unlink()
+    assert nothing_to_do(project) is not None
+    (project / "raw" / SEEDS[0]).touch()  # the same content with a new mtime: the run records the mtime
+    assert nothing_to_do(project) is None
+    run(project)
+    assert nothing_to_do(project) is not None
+    (project / "raw" / SEEDS[1]).unlink()  # gone: the run retires it
+    assert nothing_to_do(project) is None
+
+
 def hashed_by_a_run(project: Path, monkeypatch, **kw) -> tuple[dict, list[str]]:
     """Run, and return the summary and the names of the files the run read to hash."""
     hashed: list[str] = []
-    real = ops.sha256_file
+    real = inbox.sha256_file
 
     def counting(path):
         hashed.append(path.name)
         return real(path)
 
-    monkeypatch.setattr(ops, "sha256_file", counting)
+    monkeypatch.setattr(inbox, "sha256_file", counting)
     summary, _ = run(project, **kw)
     return summary, hashed
 
@@ -229,10 +257,10 @@ def test_removed_file_is_retired_and_kept_until_prune_deletes_all_its_rows(proje
     assert query(project, "SELECT retired_at IS NOT NULL FROM documents WHERE doc_id = ?", [doc_id]) == [(True,)]
     assert query(project, "SELECT current_documents, retired_documents FROM v_freshness") == [(4, 1)]
 
-    would = ops.prune(str(warehouse_of(project)), dry_run=True)
+    would = incremental.prune(str(warehouse_of(project)), dry_run=True)
     assert [r[:2] for r in would.documents] == [(doc_id, SEEDS[1])]
     assert doc_rows(project, doc_id) == kept  # a dry run changes nothing
-    pruned = ops.prune(str(warehouse_of(project)), progress=lambda m: None)
+    pruned = incremental.prune(str(warehouse_of(project)))
     assert [r[:2] for r in pruned.documents] == [(doc_id, SEEDS[1])]
     assert pruned.rows == would.rows == {**kept, "document_files": 1}  # counted by the deletes, all of them
     assert set(doc_rows(project, doc_id).values()) == {0}
@@ -280,7 +308,7 @@ def test_prune_failing_part_way_deletes_nothing(project, monkeypatch):
     before = items_per_file(project)
     fail_after(monkeypatch, wh, "delete_documents", duckdb.ConstraintException("simulated, after the rows were deleted"))
     with pytest.raises(duckdb.ConstraintException):
-        ops.prune(str(warehouse_of(project)), progress=lambda m: None)
+        incremental.prune(str(warehouse_of(project)))
     assert items_per_file(project) == before
     assert not Path(str(warehouse_of(project)) + ".staging").exists()
 
@@ -352,7 +380,7 @@ def test_review_file_is_rebuilt_from_the_warehouse_as_the_parser_wrote_it(projec
     con = duckdb.connect(str(warehouse_of(project)), read_only=True)
     rows = review_rows(con)
     con.close()
-    parsed = steps.parse_and_validate(steps.read_files([project / "raw" / "new notice.txt"], project / "raw"), {})
+    parsed = validated_batch(parsed_batch(inbox.read_files([project / "raw" / "new notice.txt"], project / "raw"), {}))
     assert [{k: r[k] for k in ("jurisdiction", "mention", "doc_id", "source_file", "item_id", "context")}
             for r in rows] == parsed.parsed[0].review
     assert summary["unresolved"] == 1
@@ -425,9 +453,9 @@ def test_same_content_under_two_names_is_loaded_once_and_both_names_are_recorded
         ("a again.txt", True)]
 
 
-def test_parse_and_validate_reports_the_names_it_deduplicates(tmp_path):
-    files = [steps.SourceFile(tmp_path / n, n, NOTICE.encode()) for n in ("x.txt", "y.txt")]
-    result = steps.parse_and_validate(files, reviewed={})
+def test_the_parse_step_reports_the_names_it_deduplicates(tmp_path):
+    files = [SourceFile(tmp_path / n, n, NOTICE.encode()) for n in ("x.txt", "y.txt")]
+    result = parsed_batch(files, reviewed={})
     assert len(result.parsed) == 1 and result.duplicates == [("y.txt", result.parsed[0].doc_id)]
 
 
@@ -445,15 +473,15 @@ def test_a_folder_outside_raw_is_refused_unless_allowed(project, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.copy(RAW / SEEDS[0], elsewhere / "x.txt")
-    with pytest.raises(ops.RefusedInput, match="is outside this project's raw/ folder .*--allow-outside-raw"):
-        ops.run_ingest(raw_dir=str(elsewhere), warehouse=str(warehouse_of(project)), project_dir=str(project))
+    with pytest.raises(inbox.RefusedInput, match="is outside this project's raw/ folder .*--allow-outside-raw"):
+        run_flow(raw_dir=str(elsewhere), warehouse=str(warehouse_of(project)), project_dir=str(project))
     (project / "raw" / "2024").mkdir()  # a folder below raw/ is inside
-    assert ops.check_raw_dir(project / "raw" / "2024", project_dir=project) == project / "raw" / "2024"
+    assert inbox.check_raw_dir(project / "raw" / "2024", project_dir=project) == project / "raw" / "2024"
     (project / "raw" / "up").symlink_to(elsewhere)  # resolved paths count, not spellings
-    with pytest.raises(ops.RefusedInput):
-        ops.check_raw_dir(project / "raw" / "up", project_dir=project)
-    summary = ops.run_ingest(raw_dir=str(elsewhere), warehouse=str(tmp_path / "other.duckdb"),
-                             project_dir=str(project), allow_outside_raw=True, progress=lambda m: None)
+    with pytest.raises(inbox.RefusedInput):
+        inbox.check_raw_dir(project / "raw" / "up", project_dir=project)
+    summary, _ = run_flow(raw_dir=str(elsewhere), warehouse=str(tmp_path / "other.duckdb"),
+                          project_dir=str(project), allow_outside_raw=True)
     assert summary["loaded"] == 1
 
 
@@ -478,7 +506,7 @@ def test_regression_a_link_to_a_folder_in_raw_broke_the_listing(tmp_path):
     (raw / "b.txt").symlink_to(raw / "sub" / "a.txt")
     (raw / ".hidden").mkdir()
     (raw / ".hidden" / "c.txt").write_text("x", encoding="utf-8")
-    assert [(name, linked) for _, name, linked in steps.list_raw(raw)] == [("b.txt", True), ("sub/a.txt", False)]
+    assert [(name, linked) for _, name, linked in inbox.list_raw(raw)] == [("b.txt", True), ("sub/a.txt", False)]
 
 
 def test_a_file_name_that_is_not_utf8_is_quarantined_naming_it_and_the_other_files_load(project):
@@ -518,7 +546,7 @@ def test_links_to_folders_in_raw_are_counted_and_said_not_followed(project, tmp_
     (project / "raw" / "sub" / "loop").symlink_to(project / "raw")
     summary, said = run(project)
     assert summary["files_seen"] == 5 and summary["new_files"] == 0
-    assert said[1] == (f"2 link(s) to a folder in {project / 'raw'} not followed (a link can lead back into raw/ or "
+    assert said[0] == (f"2 link(s) to a folder in {project / 'raw'} not followed (a link can lead back into raw/ or "
                        "to / and loop): more, sub/loop; copy or move the folder into raw/, or run with --raw "
                        "pointing at it")
     (project / "raw" / "more").unlink()
@@ -529,14 +557,14 @@ def test_links_to_folders_in_raw_are_counted_and_said_not_followed(project, tmp_
 
 def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(project, monkeypatch):
     add_notice(project)
-    real = ops.sha256_file
+    real = inbox.sha256_file
 
     def flaky(path):
         if path.name == "new notice.txt":
             raise OSError(errno.EIO, "Input/output error")
         return real(path)
 
-    monkeypatch.setattr(ops, "sha256_file", flaky)
+    monkeypatch.setattr(inbox, "sha256_file", flaky)
     summary, said = run(project)
     assert (summary["quarantined"], summary["skipped"]) == (1, 5)
     assert "QUARANTINED new notice.txt [read]: cannot read new notice.txt: Input/output error" in said
@@ -548,16 +576,18 @@ def test_an_io_error_reading_a_file_quarantines_it_until_a_run_can_read_it(proje
 LARGE_FILES = """
 import json, resource, sys, time
 from pathlib import Path
-from flows import ops
+import contextlib, io
+from flows.pipeline import ingest
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-ops.run_ingest(progress=lambda m: None)  # the seeds: imports and caches are warm after this
+with contextlib.redirect_stdout(io.StringIO()):
+    ingest()  # the seeds: imports and caches are warm after this
 for name, unit in (("big notice.txt", sys.argv[1]), ("big no items.txt", sys.argv[2])):
     line = unit.encode()
     with open(Path("raw") / name, "wb") as fh:
         for _ in range(int(float(sys.argv[3]) * 2**20 / len(line))):
             fh.write(line)
 before, t0 = rss(), time.perf_counter()
-summary = ops.run_ingest(progress=print)
+summary = ingest()
 print(json.dumps({"seconds": time.perf_counter() - t0, "rss_growth_mb": rss() - before, **summary}))
 """
 
@@ -673,12 +703,14 @@ def test_a_process_killed_inside_a_document_transaction_keeps_the_committed_ones
     (It needs wh.connect's CHECKPOINT after the DDL: a WAL holding CREATE TABLE … DEFAULT cannot be
     replayed by DuckDB 1.5, duckdb/duckdb#18259, and the file would not open at all.)"""
     code = PAUSE_IN_LOAD + f"""
-from flows import steps
+from transforms.batch import parsed_batch
+from validation.batch import validated_batch
+from warehouse import inbox
 raw = Path({str(RAW)!r})
-files = steps.read_files([raw / n for n in {SEEDS[:3]!r}], raw)
+files = inbox.read_files([raw / n for n in {SEEDS[:3]!r}], raw)
 con = wh.connect("w.duckdb")
 for f in files:
-    wh.load_documents(con, steps.parse_and_validate([f], reviewed={{}}).parsed)
+    wh.load_documents(con, validated_batch(parsed_batch([f], reviewed={{}})).parsed)
 """
     p = python(code, tmp_path, pause_at_load=3, stdout=subprocess.DEVNULL)
     wait_for(tmp_path / "inside-load", p, timeout=90)
@@ -740,7 +772,7 @@ def test_readers_keep_answering_during_a_run_and_new_connections_see_the_new_dat
 def _fail_copy(monkeypatch):
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(ops.shutil, "copyfile", full)
+    monkeypatch.setattr(transaction.shutil, "copyfile", full)
 
 
 def _fail_load(monkeypatch):
@@ -751,7 +783,7 @@ def _fail_load(monkeypatch):
 def _fail_publish(monkeypatch):
     def full(path):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(ops, "_fsync", full)
+    monkeypatch.setattr(transaction, "_fsync", full)
 
 
 @pytest.mark.parametrize("fail, message", [
@@ -820,12 +852,12 @@ def test_a_document_the_warehouse_refuses_is_still_returned_to_be_quarantined(tm
 # write fails with EFBIG instead of killing the process.
 RUN_UNDER_FILE_LIMIT = """
 import resource, signal, sys
-from flows import ops
+from flows.pipeline import ingest
 from warehouse.load import WarehouseError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
 try:
-    ops.run_ingest(batch_size=5)
+    ingest(batch_size=5)
 except WarehouseError as e:
     print(e)
     sys.exit(2)

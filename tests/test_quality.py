@@ -7,26 +7,12 @@ import pytest
 from validation.expectations import run_suite
 from validation.report import failed_errors, write_reports
 from warehouse import load as wh
-from warehouse import marts
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory, parsed_seeds):
-    path = tmp_path_factory.mktemp("q") / "seeds.duckdb"
-    con = wh.connect(path)
-    from flows.pipeline import functions_frame
-
-    wh.load_functions(con, functions_frame())
-    assert wh.load_documents(con, list(parsed_seeds.values())) == []
-    marts.refresh_marts(con)  # as a run does at its end: `units` is a table
-    con.close()
-    return path
 
 
 @pytest.fixture
-def warehouse(seeded, tmp_path):
+def warehouse(seed_warehouse, tmp_path):
     copy = tmp_path / "w.duckdb"
-    shutil.copy(seeded, copy)
+    shutil.copy(seed_warehouse, copy)
     con = wh.connect(copy)
     yield con
     con.close()
@@ -40,10 +26,15 @@ def test_seeds_pass_with_only_the_real_quirks_as_warnings(warehouse, tmp_path):
     results, docs = run_suite(warehouse, tmp_path / "quality")
     failed = outcome(results)
     assert failed_errors(results) == []
-    assert sorted(failed) == [("numbering", "warning"), ("table_boundaries", "warning")]
+    assert sorted(failed) == [("metric_unit_mismatches", "warning"), ("numbering", "warning"),
+                              ("table_boundaries", "warning")]
     assert failed[("numbering", "warning")].examples == ["000_44ac6d9eff02a8d1.txt 三/五/3",
                                                         "004_e6966e7ac26a54e2.txt 三/一/1"]
     assert failed[("table_boundaries", "warning")].unexpected_count == 25
+    # numbers whose clause names a metric they cannot be a value of: left without a code, listed
+    assert [e.split(":")[0] for e in failed[("metric_unit_mismatches", "warning")].examples] == [
+        "002_1c8cb5f34e52814e.txt 完成招商引资项目160个左右", "003_c26dbfc0c5ce5eed.txt 力争房地产业固定资产投资达50亿元",
+        "003_c26dbfc0c5ce5eed.txt 力争高新技术产业增加值达170亿元以上", "004_e6966e7ac26a54e2.txt 引进投资亿元以上产业项目50个"]
     assert docs is not None and docs.exists()
 
 
@@ -86,6 +77,27 @@ def test_percent_level_outside_0_100_is_an_error(warehouse, tmp_path):
     assert failed[("indicator_ranges_declared", "error")].examples == ["000_44ac6d9eff02a8d1.txt 常住人口城镇化率达到63%"]
 
 
+def test_share_metric_in_yi_yuan_is_an_error(warehouse, tmp_path):
+    """The tagging 高新技术产业增加值达170亿元 got before issue 15: a share of GDP holding 亿元."""
+    warehouse.execute("UPDATE indicators SET metric_code = 'high_tech_share_of_gdp', basis = 'share_of_gdp' "
+                      "WHERE target_text = '力争高新技术产业增加值达170亿元以上'")
+    results, _ = run_suite(warehouse, tmp_path / "quality")
+    example = "003_c26dbfc0c5ce5eed.txt 力争高新技术产业增加值达170亿元以上 [high_tech_share_of_gdp, 亿元, share_of_gdp]"
+    failing = [(r.severity, r.about.split(":")[0].split(",")[0], r.examples) for r in results
+               if r.dataset == "indicator_units" and not r.success]
+    assert failing == [("error", "an indicator's metric_code admits its unit and basis (metrics.yaml)", [example]),
+                       ("error", "a share of GDP is stated in % (or percentage points)", [example])]
+
+
+def test_growth_metric_in_yi_yuan_is_an_error(warehouse, tmp_path):
+    """The tagging 房地产业固定资产投资达50亿元 got before issue 15."""
+    warehouse.execute("UPDATE indicators SET metric_code = 'fixed_asset_investment_growth', basis = 'level' "
+                      "WHERE target_text = '力争房地产业固定资产投资达50亿元'")
+    failed = outcome(run_suite(warehouse, tmp_path / "quality")[0])
+    assert failed[("indicator_units", "error")].examples == [
+        "003_c26dbfc0c5ce5eed.txt 力争房地产业固定资产投资达50亿元 [fixed_asset_investment_growth, 亿元, level]"]
+
+
 HOSTILE_NOTICE = """关于印发2024年潜江市《政府工作报告》重点工作责任分解的通知<script>alert(1)</script>'; DROP TABLE items; --
 潜江市人民政府办公室
 一、重点工作
@@ -96,12 +108,12 @@ HOSTILE_NOTICE = """关于印发2024年潜江市《政府工作报告》重点�
 
 def test_text_from_a_notice_is_stored_as_data_and_escaped_in_the_report(tmp_path):
     """A title and a unit name carrying HTML and SQL: stored verbatim, never executed, escaped in the page."""
-    from flows import ops
+    from conftest import run_flow
 
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "hostile.txt").write_text(HOSTILE_NOTICE, encoding="utf-8")
-    summary = ops.run_ingest(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
-                             project_dir=str(tmp_path), progress=lambda m: None)
+    summary, _ = run_flow(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
+                             project_dir=str(tmp_path))
     assert summary["loaded"] == 1
     con = wh.connect(tmp_path / "w.duckdb", read_only=True)
     assert con.execute("SELECT title FROM documents").fetchone()[0].endswith(

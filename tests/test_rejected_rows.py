@@ -5,7 +5,10 @@ import json
 import polars as pl
 import pytest
 
-from flows import ops, steps
+from transforms.batch import SourceFile, parsed_batch
+from validation.batch import validated_batch
+
+from conftest import run_flow
 from transforms import document
 from validation.contracts import reject_rows, validate_frames
 from warehouse import load as wh
@@ -42,7 +45,7 @@ def bad_mention(monkeypatch):
 def parse_notice(tmp_path, text=NOTICE, name="notice.txt"):
     f = tmp_path / name
     f.write_text(text, encoding="utf-8")
-    return steps.parse_and_validate([steps.SourceFile(f, name, f.read_bytes())], reviewed={})
+    return validated_batch(parsed_batch([SourceFile(f, name, f.read_bytes())], reviewed={}))
 
 
 @pytest.fixture
@@ -133,8 +136,8 @@ def test_a_run_counts_rejected_rows_and_strict_fails_on_them(tmp_path, monkeypat
     bad_mention(monkeypatch)
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "notice.txt").write_text(NOTICE, encoding="utf-8")
-    summary = ops.run_ingest(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
-                             project_dir=str(tmp_path), progress=lambda m: None)
+    summary, _ = run_flow(raw_dir=str(tmp_path / "raw"), warehouse=str(tmp_path / "w.duckdb"),
+                             project_dir=str(tmp_path))
     assert (summary["loaded"], summary["quarantined"]) == (1, 0)
     assert (summary["rejected_rows"], summary["rejected_documents"], summary["error_issues"]) == (1, 1, 0)
     assert strict_failures(summary, "raw") == [

@@ -34,15 +34,14 @@ def generated_raw(work: Path, n: int = NOTICES) -> Path:
 
 
 def existing_warehouse(work: Path) -> Path:
-    """A warehouse published before the run under test (by the flow's body, without Prefect: quick)."""
-    from flows import ops
+    """A warehouse published before the run under test (by the flow, in this process)."""
+    from conftest import run_flow
 
     seed = work / "seed_raw"
     seed.mkdir()
     shutil.copy(RAW / SEEDS[0], seed / SEEDS[0])
     warehouse = work / "warehouse" / "fengong.duckdb"
-    ops.run_ingest(raw_dir=str(seed), warehouse=str(warehouse), allow_outside_raw=True, project_dir=str(work),
-                   progress=lambda m: None)
+    run_flow(raw_dir=str(seed), warehouse=str(warehouse), allow_outside_raw=True, project_dir=str(work))
     return warehouse
 
 
@@ -178,15 +177,13 @@ def test_a_run_killed_with_sigkill_mid_load_leaves_no_process(runner, tmp_path, 
     assert prefect_processes(prefect_home) == []
 
 
-@pytest.mark.skipif(not os.environ.get("FENGONG_SLOW_TESTS"),
-                    reason="waits for a real 1-minute cron tick (~90 s); set FENGONG_SLOW_TESTS=1 to run it")
 @pytest.mark.parametrize("send, signum, code", [(os.killpg, signal.SIGINT, 130), (os.kill, signal.SIGTERM, 143)],
                          ids=["ctrl-c", "sigterm-to-pid"])
 def test_a_signal_stops_serve_and_the_scheduled_run_it_started(send, signum, code, tmp_path, cli_env, prefect_home):
-    """serve on a 1-minute cron; once its scheduled run is parsing, the signal: serve, the flow run and the
-    local Prefect server are gone within 15 s, one line, and the run published nothing."""
+    """serve every 5 s; once its scheduled run is parsing, the signal: serve, the flow run and the local
+    Prefect server are gone within 15 s, one line, and the run published nothing."""
     generated_raw(tmp_path)
-    proc = start(["serve", "--cron", "* * * * *", "--batch-size", "20"], tmp_path, cli_env)
+    proc = start(["serve", "--every", "5", "--batch-size", "20"], tmp_path, cli_env)
     wait_for_line(proc, "files to parse:", timeout=240)  # printed by the flow-run process
     children = psutil.Process(proc.pid).children(recursive=True)
     assert any("prefect server start" in " ".join(c.cmdline()) for c in children)
@@ -198,3 +195,17 @@ def test_a_signal_stops_serve_and_the_scheduled_run_it_started(send, signum, cod
     assert prefect_processes(prefect_home) == []
     # nothing published (a flow run ended by serve's SIGTERM may leave its staging copy: the next run deletes it)
     assert not (tmp_path / "warehouse" / "fengong.duckdb").exists()
+
+
+def test_serve_killed_with_sigkill_leaves_no_prefect_server_and_no_flow_run(tmp_path, cli_env, prefect_home):
+    """kill -9 cannot be caught: serve's Prefect server and its flow-run process die with it (PR_SET_PDEATHSIG)."""
+    generated_raw(tmp_path)
+    proc = start(["serve", "--every", "5", "--batch-size", "20"], tmp_path, cli_env)
+    wait_for_line(proc, "files to parse:", timeout=240)  # a scheduled run is loading
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert any("prefect server start" in " ".join(c.cmdline()) for c in children)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert gone_within(children, 10) == []
+    assert prefect_processes(prefect_home) == []
+    assert not (tmp_path / "warehouse" / "fengong.duckdb").exists()  # the killed run published nothing

@@ -5,7 +5,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import steps
+from transforms.batch import SourceFile, parsed_batch
+from validation.batch import concat_frames, validated_batch
+from warehouse import inbox
 from warehouse import load as wh
 
 from conftest import RAW, SEEDS, fail_after
@@ -29,8 +31,8 @@ def con(tmp_path):
 
 
 def load_files(con, tmp_raw: Path):
-    files = steps.read_files(steps.discover(tmp_raw), tmp_raw)
-    result = steps.parse_and_validate(files, reviewed={})
+    files = inbox.read_files(inbox.discover(tmp_raw), tmp_raw)
+    result = validated_batch(parsed_batch(files, reviewed={}))
     failed = wh.load_documents(con, result.parsed)
     return result, failed
 
@@ -114,8 +116,8 @@ def test_rows_failing_a_contract_are_set_aside_and_the_notice_is_kept(parsed_see
         return d
 
     monkeypatch.setattr(document, "parse_text", broken)
-    files = [steps.SourceFile(RAW / SEEDS[0], SEEDS[0], (RAW / SEEDS[0]).read_bytes())]
-    result = steps.parse_and_validate(files, reviewed={})
+    files = [SourceFile(RAW / SEEDS[0], SEEDS[0], (RAW / SEEDS[0]).read_bytes())]
+    result = validated_batch(parsed_batch(files, reviewed={}))
     assert result.quarantined == []
     (doc,) = result.parsed
     per_check = doc.frames["rejected_rows"].group_by("frame", "check_name").len().sort("frame", "check_name").rows()
@@ -126,8 +128,8 @@ def test_rows_failing_a_contract_are_set_aside_and_the_notice_is_kept(parsed_see
 
 def test_gbk_file_parses(tmp_path):
     text = (RAW / SEEDS[2]).read_text(encoding="utf-8")
-    f = steps.SourceFile(tmp_path / "gbk.txt", "gbk.txt", text.encode("gb18030"))
-    result = steps.parse_and_validate([f], reviewed={})
+    f = SourceFile(tmp_path / "gbk.txt", "gbk.txt", text.encode("gb18030"))
+    result = validated_batch(parsed_batch([f], reviewed={}))
     assert result.quarantined == [] and result.parsed[0].frames["documents"]["encoding"][0] == "gb18030"
 
 
@@ -140,7 +142,7 @@ def test_regression_batch_validation_quarantined_every_notice_for_per_document_n
     raw.mkdir()
     for name in ("traditional.txt", "labelled_lines.txt", "deadlines.txt"):  # two of them are 宜昌市
         (raw / name).write_bytes((layouts / name).read_bytes())
-    result = steps.parse_and_validate(steps.read_files(steps.discover(raw), raw), reviewed={})
+    result = validated_batch(parsed_batch(inbox.read_files(inbox.discover(raw), raw), reviewed={}))
     assert result.quarantined == []
     assert len(result.parsed) == 3
 
@@ -148,7 +150,7 @@ def test_regression_batch_validation_quarantined_every_notice_for_per_document_n
 def test_seed_batch_passes_the_contracts_as_one_batch(parsed_seeds):
     from validation.contracts import validate_frames
 
-    assert validate_frames(steps.concat_frames(list(parsed_seeds.values()))) == []
+    assert validate_frames(concat_frames(list(parsed_seeds.values()))) == []
 
 
 def test_a_warehouse_of_the_previous_schema_gains_rejected_rows_and_documents_incomplete(tmp_path, parsed_seeds):

@@ -567,8 +567,9 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         "units": pl.DataFrame(list(units.values()), schema=SCHEMAS["units"]),
         "unit_aliases": pl.DataFrame(list(alias_rows.values()), schema=SCHEMAS["unit_aliases"]),
     }
-    frames["indicators"] = extract_indicators(doc_id, sview, frames["items"], meta.doc_kind,
-                                              (meta.period_start, meta.period_end))
+    frames["indicators"], mismatches = extract_indicators(doc_id, sview, frames["items"], meta.doc_kind,
+                                                          (meta.period_start, meta.period_end))
+    issues += [QualityIssue(doc_id, m["item_id"], "warning", "metric_unit_mismatch", m["message"]) for m in mismatches]
     issues += quality_checks(doc_id, sview, meta, frames, outline)
     review = []
     for item_id, m, unit_id in mentions_for_review:

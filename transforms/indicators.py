@@ -4,6 +4,11 @@
     "城镇登记失业率控制在4.5%以内" -> registered_unemployment, <=, 4.5, %, level
     "新增规上工业企业20家以上"    -> new_industrial_enterprises, >=, 20, 家, absolute (from task text)
     "完成省下达任务"             -> value null, qualitative
+    "高新技术产业增加值达170亿元"  -> no metric_code (a share of GDP is not in 亿元): a metric_unit_mismatch finding
+
+A metric code is given only when the number's unit and basis agree with the metric's vocabulary
+entry (`agrees`); otherwise another metric named in the clause that fits is taken (粮食播种面积和总产量
+…155万亩 is the sown area), or none.
 
 Vocabulary (metrics, units, comparator words, trigger verbs) lives in transforms/data/metrics.yaml.
 """
@@ -39,6 +44,7 @@ class MetricVocab:
     share_words: tuple[str, ...]
     triggers: tuple[str, ...]
     qualitative_words: tuple[str, ...]
+    unit_kinds: dict[str, frozenset[str]]
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +73,19 @@ def vocab() -> MetricVocab:
                               | {w for w, _ in flat("before")} | {"达到", "为", "稳定在", "保持在"},
                               key=len, reverse=True)),
         qualitative_words=tuple(d["qualitative_words"]),
+        unit_kinds={k: frozenset(us) for k, us in d["unit_kinds"].items()},
     )
+
+
+def agrees(metric: dict, unit: str | None, basis: str | None) -> bool:
+    """Whether a number in `unit` on `basis` can be a value of this vocabulary entry: its unit is of
+    the entry's kind and its basis the entry's, or it is the growth rate (in %) of a level or amount."""
+    if unit is None:
+        return True  # a qualitative target states no number
+    kinds = vocab().unit_kinds
+    if basis == "annual_growth" and metric["basis"] in ("level", "absolute") and unit in kinds["percent"]:
+        return True
+    return unit in kinds[metric["unit"]] and basis == metric["basis"]
 
 
 _YEAR = re.compile(r"(20\d\d)\s*年|([〇零一二][〇零一二三四五六七八九]{3})年")
@@ -86,22 +104,77 @@ def _clauses(text: str, base: int):
         start = m.end()
 
 
-def _metric(clause_head: str, unit: str | None) -> tuple[str | None, dict | None]:
-    """The metric whose keyword occurs last before the number, ignoring what follows a share marker
-    or a comparator (研发经费占GDP比重 is R&D; 总投资不低于上年度固定资产投资的3倍 is not investment growth)."""
+BASES = ("annual_growth", "level", "share_of_gdp", "absolute")
+
+
+def admitted_units() -> pl.DataFrame:
+    """Every (metric_code, value_unit, basis) the vocabulary admits, by `agrees`: what the quality
+    suite checks the warehouse's indicators against."""
+    v = vocab()
+    units = sorted({u for us in v.unit_kinds.values() for u in us})
+    return pl.DataFrame([(m["code"], u, b) for m in v.metrics for u in units for b in BASES if agrees(m, u, b)],
+                        schema={"metric_code": pl.Utf8, "value_unit": pl.Utf8, "basis": pl.Utf8}, orient="row")
+
+
+def _keyword_head(clause_head: str) -> str:
+    """The part of the text before a number where its metric is named: up to a share marker or a
+    comparator (研发经费占GDP比重 is R&D; 总投资不低于上年度固定资产投资的3倍 is not investment growth)."""
     v = vocab()
     cut = min([k for k in [clause_head.find("占")] + [clause_head.find(w) for w, _ in v.before] if k > 0],
               default=len(clause_head))
-    hits = [m.group(0) for m in v.keyword_re.finditer(clause_head[:cut])]
-    if hits:
-        m = v.by_keyword[hits[-1]]
-        if m.get("growth_code") and not any(w in clause_head for w in v.share_words):
-            m = v.by_code[m["growth_code"]]
-        return m["code"], m
+    return clause_head[:cut]
+
+
+def _entry(keyword: str, clause_head: str) -> dict:
+    v = vocab()
+    m = v.by_keyword[keyword]
+    if m.get("growth_code") and not any(w in clause_head for w in v.share_words):
+        m = v.by_code[m["growth_code"]]
+    return m
+
+
+def _generic(unit: str | None) -> str | None:
     for frag, code in _GENERIC:
         if unit and frag in unit:
-            return code, None
-    return ("other_count" if unit else None), None
+            return code
+    return "other_count" if unit else None
+
+
+def _metric(clause_head: str, unit: str | None) -> tuple[str | None, dict | None]:
+    """The metric whose keyword occurs last before the number (see `_keyword_head`), or a generic
+    other_* code by the unit when the clause names none."""
+    hits = [m.group(0) for m in vocab().keyword_re.finditer(_keyword_head(clause_head))]
+    if hits:
+        m = _entry(hits[-1], clause_head)
+        return m["code"], m
+    return _generic(unit), None
+
+
+def _other_fitting_metric(clause_head: str, unit: str | None, basis_of) -> dict | None:
+    """Another metric named before the number (keywords may overlap: 粮食播种面积 inside
+    粮食播种面积和总产量) whose unit and basis agree, the one named last."""
+    head = _keyword_head(clause_head)
+    found = []
+    for kw in vocab().by_keyword:
+        k = head.rfind(kw)
+        if k >= 0:
+            found.append((k + len(kw), len(kw), kw))
+    for _, _, kw in sorted(found, reverse=True):
+        m = _entry(kw, clause_head)
+        if agrees(m, unit, basis_of(m)):
+            return m
+    return None
+
+
+def _basis(before: str, unit: str | None, metric: dict | None) -> str:
+    v = vocab()
+    if any(w in before for w in v.share_words):
+        return "share_of_gdp"
+    if any(w in before for w in v.growth_words) and unit in ("%", "‰"):
+        return "annual_growth"
+    if metric is not None:
+        return metric["basis"] if metric["basis"] != "annual_growth" else "level"
+    return "level" if unit in ("%", "‰") else "absolute"
 
 
 def _trigger_before(clause: str, pos: int) -> tuple[int, str] | None:
@@ -162,7 +235,11 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
                 continue  # a year, not a quantity
         before = clause[:m.start()]
         trig = _trigger_before(clause, m.start())
-        code, metric = _metric(before, unit)
+        # after an earlier number of the clause, its metric is named after that number, if anywhere
+        # (面积48万亩以上、产量稳定在4.1亿斤: the 亿斤 are not the area)
+        own = before[last_end:]
+        named = own if len(own.strip("、,和及与 ")) >= 2 else before
+        code, metric = _metric(named, unit)
         rate_noun = before.rstrip().endswith(("率", "比重"))
         between = clause[(trig[0] if trig else 0):m.start()]
         comparator = next((c for w, c in v.before if w in between), "=")
@@ -186,15 +263,14 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
             phrase = _strip_trailing_triggers(clause[:trig[0]].strip())
         if len(phrase) < 2 and previous_metric:  # "同比增长8%" continues the previous clause's metric
             phrase, code = previous_metric[0], previous_metric[1] or code
-        growth = any(w in before for w in v.growth_words) and unit in ("%", "‰")
-        if any(w in before for w in v.share_words):
-            basis = "share_of_gdp"
-        elif growth:
-            basis = "annual_growth"
-        elif metric is not None:
-            basis = metric["basis"] if metric["basis"] != "annual_growth" else "level"
-        else:
-            basis = "level" if unit in ("%", "‰") else "absolute"
+            metric = v.by_code.get(code)
+        basis = _basis(before, unit, metric)
+        refused = None
+        if metric is not None and not agrees(metric, unit, basis):
+            refused = metric["code"]
+            metric = _other_fitting_metric(named, unit, lambda m: _basis(before, unit, m))
+            code = metric["code"] if metric else None
+            basis = _basis(before, unit, metric)
         if basis == "annual_growth" and any(w in before for w in _REDUCE):
             low = -low
         starts = [k for k in (clause.find(phrase, 0, m.start()) if phrase else -1,
@@ -209,15 +285,16 @@ def quantities_in_clause(clause: str, base: int, require_trigger: bool, doc_kind
             "value": low, "value_low": low if high is not None else None, "value_high": high,
             "value_unit": unit, "basis": basis, "horizon_year": _horizon(clause, doc_kind, period),
             "target_text": clause[a:b].strip(), "char_start": base + a, "char_end": base + b, "qualitative": False,
+            "refused_code": refused if metric is None else None,
         })
     return rows
 
 
 def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: str | None,
-                       period: tuple[int | None, int | None]) -> pl.DataFrame:
-    """One row per number in indicator/target items and per commitment in task text."""
-    v = vocab()
-    rows = []
+                       period: tuple[int | None, int | None]) -> tuple[pl.DataFrame, list[dict]]:
+    """One row per number in indicator/target items and per commitment in task text; and one
+    finding (item_id, message) per number whose unit or basis fits no metric its clause names."""
+    rows, mismatches = [], []
     for it in items.iter_rows(named=True):
         timeout.check()
         kind = it["item_kind"]
@@ -242,8 +319,14 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
                       "horizon_year": _horizon(stripped, doc_kind, period), "target_text": stripped,
                       "char_start": a, "char_end": a + len(stripped), "qualitative": True}]
         for k, r in enumerate(found, 1):
+            refused = r.pop("refused_code", None)
+            if refused:
+                m = vocab().by_code[refused]
+                mismatches.append({"item_id": it["item_id"], "message": (
+                    f"{r['target_text']}: {r['value']:g}{r['value_unit']} ({r['basis']}) is not a value of "
+                    f"{refused} ({m['zh']}, {m['basis']} in {m['unit']}); metric_code left empty")})
             rows.append({"doc_id": doc_id, "item_id": it["item_id"], "ord": k, "source": source, **r})
-    return pl.DataFrame(rows, schema=INDICATOR_SCHEMA)
+    return pl.DataFrame(rows, schema=INDICATOR_SCHEMA), mismatches
 
 
 INDICATOR_SCHEMA = {

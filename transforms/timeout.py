@@ -5,8 +5,8 @@ Python cannot interrupt another thread (signal.alarm reaches only the main threa
 cooperative: `parse_document` runs under `time_limit(seconds)`, a deadline kept in a context
 variable for the thread it runs in, and the reader's and parser's loops call `check()` (per line,
 node, item, element, row, page), which raises ParseTimeout once the deadline is past. The batch step
-quarantines it like a notice without items (a subclass of NoItemsFound), with its message as the
-reason, and goes on with the next file.
+(transforms/batch.py) quarantines it like a notice without items (a subclass of NoItemsFound), with its
+message as the reason, and goes on with the next file.
 
 The clock is the thread's own CPU time (time.thread_time), not the wall clock: parse workers that share
 the cores (threads taking turns under the GIL, processes on a busy machine) do not push a notice over

@@ -44,7 +44,7 @@ def _checked_frames(frames: dict[str, pl.DataFrame]) -> dict[str, tuple[type[pa.
 
 def _with_doc_id(frames: dict[str, pl.DataFrame], name: str) -> pl.DataFrame:
     """A document's units and unit aliases carry no doc_id (the loader adds it); uniqueness is per
-    document, so a batch must bring it (steps.concat_frames does), one document gets it here."""
+    document, so a batch must bring it (validation.batch.concat_frames does), one document gets it here."""
     frame = frames[name]
     if "doc_id" in frame.columns:
         return frame

@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from transforms.indicators import admitted_units
+
 SUITE_FILE = Path(__file__).parent / "suite.yaml"
 
 
@@ -92,6 +94,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, out_dir: Path, suite_path: Path = 
     validations = []
     specs: dict[str, list[dict]] = {}
     frames = {}
+    con.register("metric_units", admitted_units().to_arrow())  # the vocabulary, for indicator_units
     for name, ds in suite_def["datasets"].items():
         frames[name] = con.execute(ds["sql"]).df()
         asset = source.add_dataframe_asset(name)
@@ -104,6 +107,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, out_dir: Path, suite_path: Path = 
         specs[name] = ds["expectations"]
         validations.append((name, ctx.validation_definitions.add(
             gx.ValidationDefinition(name=f"fengong_{name}", data=batch_def, suite=suite))))
+    con.unregister("metric_units")
     results: list[ExpectationResult] = []
     for name, vd in validations:
         res = vd.run(batch_parameters={"dataframe": frames[name]}, result_format="SUMMARY")

@@ -193,3 +193,26 @@ class QualityIssueModel(pa.DataFrameModel):
     severity: str = pa.Field(isin=SEVERITIES)
     check_name: str = pa.Field(str_length={"min_value": 1})
     message: str = pa.Field(str_length={"min_value": 1})
+
+
+class TaskLinkModel(pa.DataFrameModel):
+    """warehouse table task_links (transforms/links.py)."""
+
+    jurisdiction: str = pa.Field(str_length={"min_value": 1})
+    from_doc_id: str
+    from_item_id: str
+    to_doc_id: str
+    to_item_id: str
+    to_doc_kind: str = pa.Field(isin=["fyp", "gwr"])
+    score: float = pa.Field(gt=0)
+    strength: str = pa.Field(isin=["same", "step"])
+    evidence: str = pa.Field(str_length={"min_value": 1})
+    rank: pl.Int32 = pa.Field(ge=1)
+
+    @pa.dataframe_check
+    def one_row_per_link(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.struct("from_item_id", "to_item_id").is_unique())
+
+    @pa.dataframe_check
+    def across_documents(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("from_doc_id") != pl.col("to_doc_id"))

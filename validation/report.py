@@ -1,12 +1,16 @@
 """The reviewer's data-quality report: a short Markdown summary and a self-contained HTML page.
 
 Everything that comes from documents is escaped in the HTML (html.escape); the page needs no
-network (inline CSS), unlike GX's Data Docs, which are linked from it.
+network (inline CSS). It is the page reviewers open: Great Expectations' own Data Docs load their
+styles and scripts (bootstrap-table renders their tables) from CDNs and show a blank page offline, so
+they are built (in the gx_project folder) but never linked. The page links to the charts of
+`fengong report` when that page exists.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import duckdb
@@ -36,7 +40,7 @@ SELECT mention, count(*) AS n, string_agg(DISTINCT d.jurisdiction, '、') AS jur
 FROM assignments a JOIN documents d USING (doc_id) WHERE NOT a.resolved GROUP BY mention ORDER BY n DESC, mention LIMIT 15
 """
 QUARANTINE = "SELECT source_file, stage, reason FROM quarantine ORDER BY source_file"
-# rows set aside by the pandera contracts (flows/steps.py), per table and check, with a few of them
+# rows set aside by the pandera contracts (validation/batch.py), per table and check, with a few of them
 REJECTED = """
 SELECT r.frame AS "table", r.check_name AS "check", count(*) AS n, count(DISTINCT r.doc_id) AS documents,
        array_to_string(list_slice(list(coalesce(d.source_file, r.source_file) || ': ' || r.reason
@@ -106,13 +110,14 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f5f7}td.num{text-align:right}.ok{color:#1a7f37;font-weight:600}.warn{color:#9a6700;font-weight:600}
 .fail{color:#cf222e;font-weight:700}.verdict{font-size:1.1rem;padding:.6rem 1rem;border-radius:6px;display:inline-block}
-.verdict.pass{background:#dafbe1}.verdict.fail{background:#ffebe9}small{color:#57606a}"""
+.verdict.pass{background:#dafbe1}.verdict.fail{background:#ffebe9}small{color:#57606a}
+table.expectations td:nth-child(4){min-width:18rem}"""
 
 
 STATUS_CLASS = {"ok": "ok", "warning": "warn", "FAIL": "fail"}
 
 
-def _table(cols, rows, classes=None) -> str:
+def _table(cols, rows, classes=None, table_class: str = "") -> str:
     e = html.escape
     head = "".join(f"<th>{e(str(c))}</th>" for c in cols)
     body = []
@@ -123,10 +128,10 @@ def _table(cols, rows, classes=None) -> str:
             text = "" if v is None else (f"{v:.1%}" if isinstance(v, float) else str(v))
             cells.append(f'<td class="{cls}">{e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table class='{table_class}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult], docs_link: str | None) -> str:
+def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult], report_link: str | None) -> str:
     e = html.escape
     errs = failed_errors(results)
     verdict = ("fail", f"FAIL: {len(errs)} error-level expectation(s) failed") if errs else (
@@ -134,34 +139,38 @@ def html_report(con: duckdb.DuckDBPyConnection, results: list[ExpectationResult]
     cols, docs = _rows(con, PER_DOCUMENT)
     parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>fengong data quality</title>"
              f"<style>{CSS}</style></head><body><h1>fengong data-quality report</h1>",
-             f"<p class='verdict {verdict[0]}'>{e(verdict[1])}</p>",
-             "<h2>Documents</h2>", _table(cols, docs, {4: "num", 5: "num", 6: "num", 7: "num", 8: "num", 9: "num"}),
-             "<h2>Expectations (Great Expectations suite)</h2>"]
+             f"<p class='verdict {verdict[0]}'>{e(verdict[1])}</p>"]
+    if report_link:
+        parts.append(f"<p><a href='{e(report_link)}'>Charts: who leads what, targets, follow-up (fengong report)</a></p>")
+    parts += ["<h2>Documents</h2>", _table(cols, docs, {4: "num", 5: "num", 6: "num", 7: "num", 8: "num", 9: "num"}),
+              "<h2>Expectations (Great Expectations suite)</h2>"]
     rows = []
     for r in results:
         status = "ok" if r.success else ("FAIL" if r.severity == "error" else "warning")
         detail = "" if r.success else f"{r.unexpected_count} unexpected; e.g. {', '.join(map(str, r.examples[:5]))}"
         rows.append((status, r.severity, r.dataset, r.about, detail))
-    parts.append(_table(["result", "severity", "dataset", "expectation", "detail"], rows))
+    parts.append(_table(["result", "severity", "dataset", "expectation", "detail"], rows, table_class="expectations"))
     for title, sql in (("Rejected rows (failed a contract, not loaded)", REJECTED),
                        ("Error-level quality issues", ERRORS), ("Quality findings", WARNINGS),
                        ("Top unresolved unit names", UNRESOLVED),
                        ("Quarantined files", QUARANTINE)):
         c, r = _rows(con, sql)
         parts += [f"<h2>{e(title)}</h2>", _table(c, r) if r else "<p>none</p>"]
-    if docs_link:
-        parts.append(f"<p><small>Great Expectations Data Docs: <a href='{e(docs_link)}'>{e(docs_link)}</a> "
-                     "(styled from a CDN; this page needs no network)</small></p>")
+    parts.append("<p><small>This page holds every expectation result and needs no network. Great Expectations' "
+                 "own Data Docs (under gx_project/) load their styles and scripts from CDNs and are blank "
+                 "offline; they are not linked.</small></p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_reports(con, results, docs_index: Path | None, out_dir: Path) -> tuple[Path, Path, str]:
+def write_reports(con, results, report_dir: Path | None, out_dir: Path) -> tuple[Path, Path, str]:
+    """Write summary.md and index.html under out_dir; index.html links to report_dir/index.html
+    (the charts of `fengong report`) when that page exists."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md = markdown_summary(con, results)
     (out_dir / "summary.md").write_text(md, encoding="utf-8")
     link = None
-    if docs_index is not None:
-        link = str(docs_index.relative_to(out_dir.resolve())) if docs_index.is_relative_to(out_dir.resolve()) else str(docs_index)
+    if report_dir is not None and (Path(report_dir) / "index.html").exists():
+        link = os.path.relpath(Path(report_dir).absolute() / "index.html", out_dir.absolute())
     (out_dir / "index.html").write_text(html_report(con, results, link), encoding="utf-8")
     return out_dir / "summary.md", out_dir / "index.html", md

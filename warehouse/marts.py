@@ -1,4 +1,5 @@
-"""Materialised marts: units, v_department_load and v_function_leads read tables, refreshed per run.
+"""Materialised marts: units, v_department_load and v_function_leads read tables, and task_links
+(warehouse/links.py), refreshed per run.
 
 Their definitions are the table macros calc_department_load(jurisdictions) and
 calc_function_leads(jurisdictions) in models/02_marts.sql.
@@ -27,6 +28,9 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.vocab import DATA_DIR
+from warehouse import links
+
 MARTS = {"mart_department_load": "calc_department_load", "mart_function_leads": "calc_function_leads"}
 MODELS = Path(__file__).parent / "models"
 CHUNK = 250  # jurisdictions per statement of a refresh
@@ -41,8 +45,12 @@ _CURRENT = """
 
 
 def definitions_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """What every mart row is computed from besides the documents: model SQL and the functions table."""
+    """What every mart row is computed from besides the documents: model SQL, the functions table,
+    and the task links' rules (transforms/data/links.yaml, transforms/links.py's version)."""
+    from transforms.links import LINKS_VERSION
+
     sql = "".join(p.read_text(encoding="utf-8") for p in sorted(MODELS.glob("*.sql")))
+    sql += (DATA_DIR / "links.yaml").read_text(encoding="utf-8") + LINKS_VERSION
     functions = con.execute("SELECT string_agg(code || '|' || coalesce(name_zh, ''), ',' ORDER BY code) "
                             "FROM functions").fetchone()[0] or ""
     return hashlib.sha256((sql + "\0" + functions).encode()).hexdigest()[:16]
@@ -80,6 +88,8 @@ def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         # grow with the corpus
         for i in range(0, len(targets), CHUNK):
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": targets[i:i + CHUNK]})
+    # task_links: links within a jurisdiction, from its annual notices to its plans (warehouse/links.py)
+    links.refresh_task_links(con, targets, whole=whole)
     con.execute("DELETE FROM mart_state")
     con.execute(f"INSERT INTO mart_state {_CURRENT}", {"salt": salt})
     return targets

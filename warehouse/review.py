@@ -8,6 +8,7 @@ A reviewer records a decision by adding a row to transforms/data/reviewed_aliase
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -97,3 +98,26 @@ def write_rows(path: Path, rows: list[dict], columns: list[str]) -> int:
         w.writerows({k: r.get(k) for k in columns} for r in rows)
     tmp.replace(path)
     return len(rows)
+
+
+@dataclass
+class ReviewFiles:
+    """What the reviewer's files will hold, read from the staging copy before it is published."""
+    unresolved: list[dict]
+    known: dict[str, list[str]]  # resolved unit names per jurisdiction: the candidates offered
+    low_confidence: list[dict]
+
+
+def review_files_of(con) -> ReviewFiles:
+    rows = review_rows(con)
+    known = {j: [n for (n,) in con.execute(
+        "SELECT DISTINCT name FROM units WHERE resolved AND jurisdiction = ?", [j]).fetchall()]
+        for j in {r["jurisdiction"] for r in rows}}
+    return ReviewFiles(rows, known, low_confidence_rows(con))
+
+
+def write_review_files(unresolved_csv: Path, files: ReviewFiles) -> tuple[int, int]:
+    """unresolved_units.csv and, beside it, low_confidence_items.csv; returns their row counts."""
+    return (write_review_file(unresolved_csv, files.unresolved, files.known),
+            write_rows(unresolved_csv.with_name("low_confidence_items.csv"), files.low_confidence,
+                       LOW_CONFIDENCE_COLUMNS))

@@ -199,3 +199,24 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS waited_s DOUBLE;          -- time spen
 ALTER TABLE assignments ADD COLUMN IF NOT EXISTS cue VARCHAR;    -- label | verb | bracket | column | group | star
 ALTER TABLE assignments ADD COLUMN IF NOT EXISTS rule VARCHAR;   -- as_written | star | lead_elsewhere | first_listed_leads | single_unit | none
 ALTER TABLE items ADD COLUMN IF NOT EXISTS confidence DOUBLE;    -- the weakest cue behind its roles (roles.yaml cue_confidence)
+
+-- Task links (transforms/links.py, refreshed per jurisdiction by warehouse/links.py with the marts):
+-- one row per link fengong stands behind, from an item of an annual notice (gwr) to an item of the
+-- same jurisdiction's five-year division whose period covers that year (to_doc_kind fyp) or of one of
+-- its earlier annual notices (gwr). Jurisdiction-scoped, like the marts: a jurisdiction's rows are
+-- replaced together whenever any of its documents changes. e_* are the evidence values (0-1) behind
+-- the score, weighted by transforms/data/links.yaml.
+CREATE TABLE IF NOT EXISTS task_links (
+    jurisdiction  VARCHAR NOT NULL,
+    from_doc_id   VARCHAR NOT NULL,
+    from_item_id  VARCHAR NOT NULL,          -- the annual item that carries the work out
+    to_doc_id     VARCHAR NOT NULL,
+    to_item_id    VARCHAR NOT NULL,          -- the five-year (or earlier annual) item it carries out
+    to_doc_kind   VARCHAR NOT NULL,          -- fyp | gwr
+    score         DOUBLE NOT NULL,           -- the weighted evidence (>= the threshold in links.yaml)
+    strength      VARCHAR NOT NULL,          -- same: restated / the same measured quantity; step: a concrete step
+    evidence      VARCHAR NOT NULL,          -- what matched, readable: "names 汉江; lead 市生态环境局; text 0.56"
+    "rank"        INTEGER NOT NULL,          -- 1 = the best link of the annual item into that document
+    e_tfidf DOUBLE, e_clause DOUBLE, e_entity DOUBLE, e_metric DOUBLE, e_lead_unit DOUBLE,
+    e_lead_function DOUBLE, e_unit_name DOUBLE, e_heading DOUBLE, e_project DOUBLE
+);

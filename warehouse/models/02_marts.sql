@@ -7,7 +7,9 @@ FROM units u, unnest(u.functions) AS t(code)
 JOIN functions f ON f.code = t.code;
 
 -- Which departments carry the most items, per jurisdiction and role; and for each function, how many
--- items each city's units lead. Analysts read v_department_load and v_function_leads: tables
+-- items each city's units lead. Both are split by notice kind and year (doc_kind, period_year), so
+-- "this year's load" is one filter away; an item belongs to one document, so summing over kinds and
+-- years counts every item once. Analysts read v_department_load and v_function_leads: tables
 -- refreshed per jurisdiction at the end of each run (warehouse/marts.py), because counting distinct
 -- items over every assignment takes seconds on a national warehouse. The definitions are these table
 -- macros, over the documents of the jurisdictions listed (coalesce(jurisdiction, '') IN jurs).
@@ -19,10 +21,10 @@ CREATE OR REPLACE MACRO scope_documents(jurs) AS TABLE
 
 -- An item counts once per (unit, role), however often the unit is written on it.
 CREATE OR REPLACE MACRO calc_department_load(jurs) AS TABLE
-    WITH d AS (SELECT doc_id, jurisdiction, province FROM scope_documents(jurs)),
+    WITH d AS (SELECT doc_id, jurisdiction, province, doc_kind, period_year FROM scope_documents(jurs)),
     x AS (SELECT DISTINCT doc_id, item_id, unit_id, role FROM assignments
           WHERE mention_kind = 'unit' AND doc_id IN (SELECT doc_id FROM d))
-    SELECT d.jurisdiction, d.province, x.unit_id, any_value(u.name) AS unit_name,
+    SELECT d.jurisdiction, d.province, d.doc_kind, d.period_year, x.unit_id, any_value(u.name) AS unit_name,
            count(*) FILTER (WHERE x.role = 'lead')         AS items_led,
            count(*) FILTER (WHERE x.role = 'co')           AS items_co,
            count(*) FILTER (WHERE x.role = 'responsible')  AS items_responsible,
@@ -31,18 +33,25 @@ CREATE OR REPLACE MACRO calc_department_load(jurs) AS TABLE
            count(DISTINCT x.doc_id)                        AS documents
     FROM x JOIN d USING (doc_id)
     LEFT JOIN units u ON u.unit_id = x.unit_id
-    GROUP BY d.jurisdiction, d.province, x.unit_id;
+    GROUP BY d.jurisdiction, d.province, d.doc_kind, d.period_year, x.unit_id;
 
+-- An item counts once under each function its lead units perform: items_led. A merged agency
+-- (科技经信局: science and industry) puts its items under both functions, so a total across functions
+-- adds items_led_share instead: each item's 1 split evenly over the distinct functions of its leads.
 -- Each unit's functions are unnested before the join (a few rows per unit), not per assignment.
 CREATE OR REPLACE MACRO calc_function_leads(jurs) AS TABLE
-    WITH d AS (SELECT doc_id, jurisdiction, province FROM scope_documents(jurs))
-    SELECT f.code AS function_code, f.name_zh AS function_zh, d.jurisdiction, d.province,
-           count(DISTINCT a.item_id) AS items_led, count(DISTINCT a.doc_id) AS documents
-    FROM (SELECT doc_id, item_id, unit_id FROM assignments
-          WHERE role = 'lead' AND doc_id IN (SELECT doc_id FROM d)) a
-    JOIN d USING (doc_id)
-    JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
-    JOIN functions f ON f.code = uf.code
+    WITH d AS (SELECT doc_id, jurisdiction, province, doc_kind, period_year FROM scope_documents(jurs)),
+    f AS (SELECT DISTINCT a.doc_id, a.item_id, uf.code
+          FROM (SELECT doc_id, item_id, unit_id FROM assignments
+                WHERE role = 'lead' AND doc_id IN (SELECT doc_id FROM d)) a
+          JOIN (SELECT unit_id, unnest(functions) AS code FROM units) uf ON uf.unit_id = a.unit_id
+          WHERE uf.code IN (SELECT code FROM functions)),
+    w AS (SELECT *, 1.0 / count(*) OVER (PARTITION BY item_id) AS share FROM f)
+    SELECT fn.code AS function_code, fn.name_zh AS function_zh, d.jurisdiction, d.province, d.doc_kind,
+           d.period_year, count(*) AS items_led, round(sum(w.share), 9) AS items_led_share,
+           count(DISTINCT w.doc_id) AS documents
+    FROM w JOIN d USING (doc_id)
+    JOIN functions fn ON fn.code = w.code
     GROUP BY ALL;
 
 -- The materialised marts and the views analysts query. A new warehouse gets empty tables here;
@@ -56,9 +65,14 @@ CREATE TABLE IF NOT EXISTS mart_unit_scope (unit_id VARCHAR, jurisdiction VARCHA
 CREATE OR REPLACE VIEW v_department_load AS SELECT * FROM mart_department_load;
 CREATE OR REPLACE VIEW v_function_leads AS SELECT * FROM mart_function_leads;
 
--- Items with the exact source text they were parsed from.
+-- Items with the exact source text they were parsed from, and the page of a PDF, or the sheet and
+-- row of a spreadsheet, each starts on (null for a notice read from .txt, .html or .docx): the span of
+-- document_pages that holds its first character.
 CREATE OR REPLACE VIEW v_item_sources AS
-SELECT i.doc_id, d.jurisdiction, d.period_year, i.item_id, i.item_kind, i.item_no, i.parent_nos,
+SELECT i.doc_id, d.jurisdiction, d.doc_kind, d.period_year, i.item_id, i.item_kind, i.item_no, i.parent_nos,
        i.char_start, i.char_end,
-       substring(t.text, i.char_start + 1, i.char_end - i.char_start) AS source_text
-FROM items i JOIN documents d USING (doc_id) JOIN document_texts t USING (doc_id);
+       substring(t.text, i.char_start + 1, i.char_end - i.char_start) AS source_text,
+       p.page, p.sheet, p.sheet_row
+FROM items i JOIN documents d USING (doc_id) JOIN document_texts t USING (doc_id)
+LEFT JOIN document_pages p
+  ON p.doc_id = i.doc_id AND i.char_start >= p.char_start AND i.char_start < p.char_end;

@@ -1,0 +1,236 @@
+"""One writer at a time, and readers never see a half-written warehouse.
+
+    check_writable ─▶ lock <warehouse>.lock (one writer; the next one waits and says for whom)
+      ─▶ copy the warehouse to <warehouse>.staging ─▶ the run writes the copy
+      ─▶ CHECKPOINT, fsync, os.replace(staging, warehouse) ─▶ unlock        (or: discard the copy)
+
+Readers (`fengong sql`, notebooks with read_only=True) keep the file they opened: os.replace gives the
+warehouse path a new inode and the old one lives until its last reader closes. A run killed at any
+point (SIGKILL included) leaves the published warehouse as it was: the kernel drops the flock, and the
+next writer deletes the stale staging copy.
+
+`staged()` is the form the flow uses (a `with` block around the run's steps); `write_transaction` is
+the same for one function (prune).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from flows.defaults import DEFAULT_LOCK_WAIT_S
+from warehouse import load as wh
+
+
+def say(msg: str) -> None:
+    """A progress line, as every command prints them (stdout; `run --json` sends stdout to stderr)."""
+    print(f"fengong: {msg}", flush=True)
+
+
+def _explain(e: OSError, doing: str) -> str:
+    if e.errno == errno.ENOSPC:
+        return f"no space left on the device while {doing}; free some space and run again"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{doing}: {e.strerror} (is the warehouse folder read-only?); make it writable or pass --warehouse"
+    return f"{doing} failed: {e.strerror or e}"
+
+
+def _writable(path: Path) -> bool:
+    """Writable by this process (not a read-only file system), and not made read-only on purpose: a
+    file or folder without any write bit (chmod a-w) counts as read-only even for root."""
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
+def check_writable(warehouse: Path) -> None:
+    """Fail before any work when the warehouse cannot be written (read-only folder, file or disk)."""
+    folder = warehouse.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise wh.WarehouseError(_explain(e, f"creating the warehouse folder {folder}")) from e
+    if not _writable(folder):
+        raise wh.WarehouseError(
+            f"the warehouse folder {folder} is read-only: a run writes {warehouse.name}.lock and "
+            f"{warehouse.name}.staging next to the warehouse. Make it writable, or pass --warehouse PATH")
+    if warehouse.exists() and not _writable(warehouse):
+        raise wh.WarehouseError(f"the warehouse file {warehouse} is read-only; nothing was changed. "
+                                "Make it writable (chmod u+w), or pass --warehouse PATH")
+
+
+class WarehouseLock:
+    """One writer per warehouse: flock on <warehouse>.lock. The kernel drops the lock when its holder
+    dies (even by SIGKILL), so a crashed run never blocks the next one. The file says who holds it."""
+
+    def __init__(self, warehouse: Path, wait_s: float = DEFAULT_LOCK_WAIT_S, progress: Callable = say,
+                 what: str = "fengong run"):
+        self.path = warehouse.with_name(warehouse.name + ".lock")
+        self.wait_s, self.progress, self.what = wait_s, progress, what
+        self.waited_s = 0.0
+        self.waited_for: dict = {}
+        self._fh = None
+
+    def holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def __enter__(self) -> "WarehouseLock":
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise wh.WarehouseError(_explain(e, f"creating the lock file {self.path}")) from e
+        self._fh = os.fdopen(fd, "r+", encoding="utf-8")
+        t0 = time.monotonic()
+        if not self._try():
+            time.sleep(0.1)  # the holder writes its name right after it locks
+            self.waited_for = self.holder()
+            who = (f"the run started by pid {self.waited_for['pid']} at {self.waited_for.get('started', '?')} "
+                   f"({self.waited_for.get('what', '?')})" if self.waited_for.get("pid") else "another run")
+            self.progress(f"waiting for {who} to finish (lock {self.path}) …")
+            while not self._try():
+                if time.monotonic() - t0 > self.wait_s:
+                    self._fh.close()
+                    raise wh.WarehouseError(f"gave up after {self.wait_s:g} s waiting for {who}; "
+                                            f"nothing was changed (lock {self.path})")
+                time.sleep(0.2)
+            self.waited_s = time.monotonic() - t0
+            self.progress(f"the other run finished after {self.waited_s:.1f}s; continuing")
+        self._fh.seek(0)
+        self._fh.truncate()
+        json.dump({"pid": os.getpid(), "host": socket.gethostname(), "what": self.what,
+                   "started": dt.datetime.now().isoformat(timespec="seconds")}, self._fh)
+        self._fh.flush()
+        return self
+
+    def _try(self) -> bool:
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def __exit__(self, *exc) -> None:
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.flush()
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+
+
+class Staging:
+    """The run writes a copy of the warehouse and swaps it in with os.replace when it is complete."""
+
+    def __init__(self, live: Path):
+        self.live = live
+        self.path = live.with_name(live.name + ".staging")
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    @staticmethod
+    def _wal(p: Path) -> Path:
+        return p.with_name(p.name + ".wal")
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        self.discard()  # what a killed run left behind
+        try:
+            if self.live.exists():
+                shutil.copyfile(self.live, self.path)
+                shutil.copymode(self.live, self.path)
+                if self._wal(self.live).exists():  # only after a crash of a writer that wrote in place
+                    shutil.copyfile(self._wal(self.live), self._wal(self.path))
+        except OSError as e:
+            self.discard()
+            raise wh.WarehouseError(_explain(e, f"copying {self.live} to {self.path.name}") +
+                                    "; the warehouse was not changed") from e
+        try:
+            self.con = wh.connect(self.path)
+        except BaseException:
+            self.discard()
+            raise
+        return self.con
+
+    def publish(self) -> None:
+        try:
+            self.con.execute("CHECKPOINT")
+            self.con.close()
+            self.con = None
+            if self._wal(self.path).exists():
+                raise wh.WarehouseError(f"{self.path} still has a write-ahead log after CHECKPOINT")
+            _fsync(self.path)
+            self._wal(self.live).unlink(missing_ok=True)  # a stale log must never be replayed on the new file
+            os.replace(self.path, self.live)
+            _fsync(self.live.parent)
+        except OSError as e:
+            self.discard()
+            raise wh.WarehouseError(_explain(e, f"publishing {self.live}") + "; the warehouse was not changed") from e
+        except duckdb.Error as e:
+            self.discard()
+            raise wh.WarehouseError(f"finishing {self.path.name} failed ({e}); the warehouse was not changed") from e
+
+    def discard(self) -> None:
+        if self.con is not None:
+            try:
+                self.con.close()
+            except duckdb.Error:
+                pass
+            self.con = None
+        for p in (self.path, self._wal(self.path)):
+            p.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Transaction:
+    """What the steps of a run write through: the staging copy's connection, and the lock (how long
+    the run waited for it)."""
+    con: duckdb.DuckDBPyConnection
+    lock: WarehouseLock
+    warehouse: Path
+
+
+@contextlib.contextmanager
+def staged(warehouse: str | Path, what: str, lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
+           progress: Callable = say) -> Iterator[Transaction]:
+    """Lock the warehouse, open a staging copy, and publish it when the block ends; discard it if
+    the block raises (or the process is stopped), so the warehouse is as it was before or as the
+    block left it, never in between."""
+    warehouse = Path(warehouse)
+    check_writable(warehouse)
+    with WarehouseLock(warehouse, lock_wait_s, progress, what) as lock:
+        staging = Staging(warehouse)
+        con = staging.open()
+        try:
+            yield Transaction(con, lock, warehouse)
+        except wh.WarehouseError as e:
+            staging.discard()
+            raise wh.WarehouseError(f"{e} (the published warehouse {warehouse} was not changed)") from e
+        except BaseException:
+            staging.discard()
+            raise
+        staging.publish()
+
+
+def write_transaction(warehouse: Path, what: str, work: Callable[[Transaction], object],
+                      lock_wait_s: float = DEFAULT_LOCK_WAIT_S, progress: Callable = say):
+    """`work(transaction)` on a staging copy under the writer lock; published if it returns."""
+    with staged(warehouse, what, lock_wait_s, progress) as tx:
+        return work(tx)
