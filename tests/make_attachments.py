@@ -342,6 +342,31 @@ def make_xlsx_bomb(rows: int = 1_048_576, cols: int = 16_384) -> bytes:
     return buf.getvalue()
 
 
+def make_ods(rows: list[list[tuple[str | None, dict]]], sheet: str = "表1") -> bytes:
+    """An OpenDocument spreadsheet (odfpy) of one sheet: per row, its cells as (text, TableCell options such
+    as numberrowsspanned); None for a cell covered by a merge."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name=sheet)
+    for cells in rows:
+        tr = TableRow()
+        for v, kw in cells:
+            if v is None:
+                tr.addElement(CoveredTableCell())
+                continue
+            tc = TableCell(valuetype="string", **kw)
+            tc.addElement(P(text=v))
+            tr.addElement(tc)
+        table.addElement(tr)
+    doc.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    doc.write(buf)
+    return buf.getvalue()
+
+
 def zip_bomb(container: bytes, member: str, head: bytes, chunk: bytes, times: int, tail: bytes,
              declared: int | None = None) -> bytes:
     """`container` (a .docx, .xlsx or .ods) with `member` replaced by head + chunk * times + tail,

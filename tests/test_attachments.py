@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.make_attachments import (make_encrypted_pdf, make_grouped_header_xlsx, make_pdf, make_scanned_pdf,
+from tests.make_attachments import (make_encrypted_pdf, make_grouped_header_xlsx, make_ods, make_pdf, make_scanned_pdf,
                                     make_xlsx, make_xlsx_bomb)
 from transforms.document import parse_document
 from transforms.formats import document_text
@@ -238,9 +238,6 @@ def test_old_excel_and_opendocument_spreadsheets_are_read():
     import io
 
     import xlwt
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import CoveredTableCell, Table, TableCell, TableRow
-    from odf.text import P
 
     title, header = "某市2024年重点工作任务分工方案", ["序号", "重点工作任务", "牵头单位", "配合单位"]
     wb = xlwt.Workbook()
@@ -257,25 +254,11 @@ def test_old_excel_and_opendocument_spreadsheets_are_read():
                                      "| 2 | 扩大内需。 | 〃 | 市发改委 |"]
     assert [p[3:] for p in xls.pages] == [("表1", 1), ("表1", 3), ("表1", 4), ("表1", 5)]
 
-    doc = OpenDocumentSpreadsheet()
-    t = Table(name="表1")
-    for cells in ([(title, {"numbercolumnsspanned": 4})] + [(None, {})] * 3, [(h, {}) for h in header],
-                  [("1", {}), ("稳定外贸。", {}), ("市商务局", {"numberrowsspanned": 2}), ("市财政局", {})],
-                  [("2", {}), ("扩大内需。", {}), (None, {}), ("市发改委", {})]):
-        tr = TableRow()
-        for v, kw in cells:
-            if v is None:
-                tr.addElement(CoveredTableCell())
-                continue
-            tc = TableCell(valuetype="string", **kw)
-            tc.addElement(P(text=v))
-            tr.addElement(tc)
-        t.addElement(tr)
-    doc.spreadsheet.addElement(t)
-    buf = io.BytesIO()
-    doc.write(buf)
-    ods = document_text(buf.getvalue(), "t.ods")
+    ods_file = make_ods([[(title, {"numbercolumnsspanned": 4})] + [(None, {})] * 3, [(h, {}) for h in header],
+                         [("1", {}), ("稳定外贸。", {}), ("市商务局", {"numberrowsspanned": 2}), ("市财政局", {})],
+                         [("2", {}), ("扩大内需。", {}), (None, {}), ("市发改委", {})]])
+    ods = document_text(ods_file, "t.ods")
     assert ods.encoding == "ods" and ods.text.splitlines()[3] == "| 2 | 扩大内需。 |  | 市发改委 |"
     roles = [(r["role"], r["mention"], r["inherited"]) for r in
-             parse_document(buf.getvalue(), "t.ods").frames["assignments"].iter_rows(named=True)]
+             parse_document(ods_file, "t.ods").frames["assignments"].iter_rows(named=True)]
     assert ("lead", "市商务局", True) in roles

@@ -184,26 +184,14 @@ def xlsx_bomb(megabytes: int, declared: int | None = None) -> bytes:
 
 
 def ods_bomb(megabytes: int, declared: int | None = None) -> bytes:
-    import io
+    from make_attachments import make_ods, zip_bomb
 
-    from make_attachments import zip_bomb
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableCell, TableRow
-    from odf.text import P
-
-    doc = OpenDocumentSpreadsheet()
-    table, tr, tc = Table(name="表1"), TableRow(), TableCell(valuetype="string")
-    tc.addElement(P(text="牵头单位"))
-    tr.addElement(tc)
-    table.addElement(tr)
-    doc.spreadsheet.addElement(table)
-    buf = io.BytesIO()
-    doc.write(buf)
-    xml = _member(buf.getvalue(), "content.xml")
+    ods = make_ods([[("牵头单位", {})]])
+    xml = _member(ods, "content.xml")
     at = xml.index(b"</table:table>")
     row = (f'<table:table-row><table:table-cell office:value-type="string"><text:p>{CELL}</text:p>'
            "</table:table-cell></table:table-row>").encode()
-    return zip_bomb(buf.getvalue(), "content.xml", xml[:at], row * 10, megabytes * 2**20 // (10 * len(row)), xml[at:],
+    return zip_bomb(ods, "content.xml", xml[:at], row * 10, megabytes * 2**20 // (10 * len(row)), xml[at:],
                     declared)
 
 
