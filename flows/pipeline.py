@@ -46,6 +46,22 @@ from warehouse.transaction import say
 # ── the steps, as Prefect tasks ─────────────────────────────────────────────────────────────────
 
 
+def _batch_run_name(verb: str):
+    """A task run's name as Prefect's UI shows it: `parse 100 files: a.txt … z.txt`."""
+    def name() -> str:
+        from prefect.runtime import task_run
+
+        params = task_run.parameters
+        files = params.get("files") or params.get("paths") or getattr(params.get("batch"), "parsed", None) or []
+        names = [getattr(f, "name", None) or getattr(f, "doc_id", "?") for f in files]
+        if not names:  # validate's batch is the parse task's future until it runs
+            return f"{verb} the parsed batch"
+        shown = f"{names[0]} … {names[-1]}" if len(names) > 1 else names[0]
+        return f"{verb} {len(names)} file(s): {shown}"[:120]
+    return name
+
+
+
 @task(name="scan raw/", cache_policy=NO_CACHE)
 def scan(raw: Path, con, max_file_mb: float, allow_outside_raw: bool, force: bool) -> list[inbox.RawFile]:
     linked_dirs: list[str] = []
@@ -74,22 +90,22 @@ def _io_error(task, task_run, state) -> bool:
     return isinstance(state.result(raise_on_failure=False), OSError)
 
 
-@task(name="read", retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error, cache_policy=NO_CACHE)
+@task(name="read", task_run_name=_batch_run_name("read"), retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error, cache_policy=NO_CACHE)
 def read(paths: list[Path], raw: Path) -> list[SourceFile]:
     return inbox.read_files(paths, raw)
 
 
-@task(name="parse", cache_policy=NO_CACHE)
+@task(name="parse", task_run_name=_batch_run_name("parse"), cache_policy=NO_CACHE)
 def parse(files: list[SourceFile], reviewed) -> BatchResult:
     return parsed_batch(files, reviewed)
 
 
-@task(name="validate", cache_policy=NO_CACHE)
+@task(name="validate", task_run_name=_batch_run_name("validate"), cache_policy=NO_CACHE)
 def validate(batch: BatchResult) -> BatchResult:
     return validated_batch(batch)
 
 
-@task(name="load", cache_policy=NO_CACHE)
+@task(name="load", task_run_name=_batch_run_name("load"), cache_policy=NO_CACHE)
 def load(con, plan: Plan, files: list[SourceFile], batch: BatchResult) -> Counts:
     return incremental.load_batch(con, plan, files, batch)
 

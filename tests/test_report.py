@@ -14,9 +14,9 @@ HOSTILE = "<script>alert(1)</script>市发改委"
 # every 3rd item of 潜江's 2023 report linked to the plan item at the same position: 33 of the
 # plan's 101 items (seq 3, 6, … 99) come back
 LINKS = """
-CREATE TABLE task_links AS
-SELECT g.doc_id AS from_doc_id, g.item_id AS from_item_id, f.doc_id AS to_doc_id, f.item_id AS to_item_id,
-       0.9 AS score, 'same' AS strength, 'test' AS evidence
+INSERT INTO task_links (jurisdiction, from_doc_id, from_item_id, to_doc_id, to_item_id, to_doc_kind, score, strength,
+                        evidence, "rank")
+SELECT '潜江市', g.doc_id, g.item_id, f.doc_id, f.item_id, 'fyp', 0.9, 'same', 'test', 1
 FROM items g JOIN items f ON f.seq = g.seq AND g.seq % 3 = 0
 WHERE g.doc_id = (SELECT doc_id FROM documents WHERE jurisdiction = '潜江市' AND doc_kind = 'gwr')
   AND f.doc_id = (SELECT doc_id FROM documents WHERE jurisdiction = '潜江市' AND doc_kind = 'fyp')
@@ -43,13 +43,19 @@ def build(tmp_path, seed_warehouse, *sql):
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, seed_warehouse):
-    """The seeds as they are: no task_links table (the links are another step)."""
-    return build(tmp_path_factory.mktemp("report"), seed_warehouse)
+    """A warehouse from before task links existed: no task_links table."""
+    return build(tmp_path_factory.mktemp("report"), seed_warehouse, "DROP TABLE task_links")
+
+
+@pytest.fixture(scope="module")
+def seeds_page(tmp_path_factory, seed_warehouse):
+    """The seeds as a run leaves them, task_links included."""
+    return build(tmp_path_factory.mktemp("seeds"), seed_warehouse)
 
 
 @pytest.fixture(scope="module")
 def linked_page(tmp_path_factory, seed_warehouse):
-    return build(tmp_path_factory.mktemp("linked"), seed_warehouse, LINKS,
+    return build(tmp_path_factory.mktemp("linked"), seed_warehouse, "DELETE FROM task_links", LINKS,
                  f"UPDATE mart_department_load SET unit_name = '{HOSTILE}' "
                  "WHERE unit_name = '市发展和改革委员会' AND jurisdiction = '潜江市'")
 
@@ -91,8 +97,7 @@ def test_an_empty_task_links_table_says_no_links_yet(seed_warehouse, tmp_path):
     copy = tmp_path / "w.duckdb"
     shutil.copy(seed_warehouse, copy)
     con = duckdb.connect(str(copy))
-    con.execute("CREATE TABLE task_links (from_doc_id VARCHAR, from_item_id VARCHAR, to_doc_id VARCHAR, "
-                "to_item_id VARCHAR, score DOUBLE, strength VARCHAR, evidence VARCHAR)")
+    con.execute("DELETE FROM task_links")
     section, totals = followup_section(con)
     con.close()
     assert (section.svg, section.empty, totals) == (None, "no links yet: task_links is empty", [])
@@ -104,6 +109,19 @@ def test_followup_chart_counts_the_plan_items_an_annual_report_links_to(linked_p
     assert "<li>丹江口市 2021–2025 五年规划: no annual work report of the city from the plan's years is loaded</li>" in followup
     assert "<li>潜江市 2021–2025 五年规划: 33 of 101 items came back in the work report(s) of 2023</li>" in followup
     assert ">潜江市 2021–2025 五年规划</text>" in followup and ">14/31 (45%)</text>" in followup  # 发展改革
+
+
+def test_the_seeds_own_links_fill_the_followup_chart(seeds_page, seed_warehouse):
+    con = duckdb.connect(str(seed_warehouse), read_only=True)
+    came_back = con.execute("""SELECT count(DISTINCT to_item_id) FROM task_links l JOIN documents d
+                               ON d.doc_id = l.to_doc_id WHERE d.doc_kind = 'fyp'""").fetchone()[0]
+    plan_items = con.execute("SELECT count(*) FROM items i JOIN documents d USING (doc_id) "
+                             "WHERE d.jurisdiction = '潜江市' AND d.doc_kind = 'fyp'").fetchone()[0]
+    con.close()
+    *_, (_, followup) = sections(seeds_page)
+    assert followup.count("<svg") == 1 and came_back > 0
+    assert (f"<li>潜江市 2021–2025 五年规划: {came_back} of {plan_items} items came back in the work report(s) of "
+            "2023</li>") in followup
 
 
 def test_text_from_notices_is_escaped(linked_page):

@@ -161,11 +161,39 @@ class Staging:
             raise
         return self.con
 
+    # A run that replaced many documents (--force, a new parser version) leaves the blocks of the old
+    # rows free inside the file; DuckDB reuses them but never gives them back (400 notices, --force:
+    # 39 MB -> 74 MB). When at least this share of a file of at least this size is free, the staging
+    # copy is rewritten compactly (COPY FROM DATABASE: tables, views, macros, constraints, rows) before
+    # it is published: a cost paid by the runs that freed the space, not by every run.
+    COMPACT_FREE_SHARE = 0.25
+    COMPACT_MIN_BYTES = 16 * 2**20
+
+    def compact_copy(self) -> Path | None:
+        """The staging copy rewritten without free blocks, beside it, when it is sparse; else None."""
+        _, _, block_size, total, _, free, *_ = self.con.execute("PRAGMA database_size").fetchone()
+        if not total or free / total < self.COMPACT_FREE_SHARE or total * block_size < self.COMPACT_MIN_BYTES:
+            return None
+        compact = self.path.with_name(self.path.name + ".compact")
+        for p in (compact, self._wal(compact)):
+            p.unlink(missing_ok=True)
+        name = self.con.execute("SELECT current_database()").fetchone()[0]
+        quoted = str(compact).replace("'", "''")
+        self.con.execute(f"ATTACH '{quoted}' AS fengong_compact")
+        try:
+            self.con.execute(f'COPY FROM DATABASE "{name}" TO fengong_compact')
+        finally:
+            self.con.execute("DETACH fengong_compact")
+        return compact
+
     def publish(self) -> None:
         try:
             self.con.execute("CHECKPOINT")
+            compact = self.compact_copy()
             self.con.close()
             self.con = None
+            if compact is not None:
+                os.replace(compact, self.path)
             if self._wal(self.path).exists():
                 raise wh.WarehouseError(f"{self.path} still has a write-ahead log after CHECKPOINT")
             _fsync(self.path)
@@ -186,7 +214,8 @@ class Staging:
             except duckdb.Error:
                 pass
             self.con = None
-        for p in (self.path, self._wal(self.path)):
+        compact = self.path.with_name(self.path.name + ".compact")
+        for p in (self.path, self._wal(self.path), compact, self._wal(compact)):
             p.unlink(missing_ok=True)
 
 
