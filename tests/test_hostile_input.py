@@ -234,9 +234,11 @@ BOMBS = {
                                               r"for file 'word/document.xml'\); download it again", 25),
     "35000 paragraphs.docx": (docx_bomb, 300, None, r"the \.docx expands to 30\d MB, more than the 64 MB limit", 25),
     "1.5 GB.xlsx": (xlsx_bomb, 1536, None, r"the \.xlsx expands to 153\d MB, more than the 64 MB limit", 25),
-    "lying.xlsx": (xlsx_bomb, 1536, 100_000, r"the file is not a readable \.xlsx \(a broken zip container: Bad CRC-32", 25),
+    "lying.xlsx": (xlsx_bomb, 1536, 100_000,
+                   r"the file is not a readable \.xlsx \(a broken zip container: Bad CRC-32", 25),
     "1.5 GB.ods": (ods_bomb, 1536, None, r"the \.ods expands to 153\d MB, more than the 64 MB limit", 25),
-    "lying.ods": (ods_bomb, 1536, 100_000, r"the file is not a readable \.ods \(a broken zip container: Bad CRC-32", 25),
+    "lying.ods": (ods_bomb, 1536, 100_000,
+                  r"the file is not a readable \.ods \(a broken zip container: Bad CRC-32", 25),
     # under the 64 MB limit, 20 M characters in 7,300 paragraphs: refused by the length of its text, after
     # python-docx built its tree (was read for 13 s and 410 MB, and the parser found no items)
     "60 MB.docx": (docx_bomb, 60, None, r"the \.docx holds more than 2,000,000 characters of text, more than one "
@@ -315,7 +317,8 @@ def test_a_billion_laughs_docx_is_refused_with_memory_flat():
               + "".join(f'<!ENTITY {chr(98 + k)} "{f"&{chr(97 + k)};" * 10}">' for k in range(9)) + "]>")
     data = docx_with_doctype(laughs, "&j;")  # 10^9 x 5 characters
     before, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter()
-    with pytest.raises(UnreadableDocument, match=r"not a readable \.docx \(XMLSyntaxError: Maximum entity amplification"):
+    with pytest.raises(UnreadableDocument,
+                       match=r"not a readable \.docx \(XMLSyntaxError: Maximum entity amplification"):
         parse_document(data, "laughs.docx")
     assert time.perf_counter() - t0 < 2
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB

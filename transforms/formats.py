@@ -496,9 +496,9 @@ def docx_to_text(data: bytes) -> str:
             lines.extend(render_table(_docx_table_rows(Table(child, document), numbering)))
         n_chars += sum(len(ln) + 1 for ln in lines[k:])
         if n_chars > MAX_CHARS:
-            raise UnreadableDocument(f"the .docx holds more than {MAX_CHARS:,} characters of text, more than one notice "
-                                     "(and more than fengong reads from one file); save just the notice or its task "
-                                     "table as a .docx of its own and put that in raw/")
+            raise UnreadableDocument(f"the .docx holds more than {MAX_CHARS:,} characters of text, more than one "
+                                     "notice (and more than fengong reads from one file); save just the notice or "
+                                     "its task table as a .docx of its own and put that in raw/")
     if not lines:
         raise UnreadableDocument("the .docx has no text")
     return "\n".join(lines) + "\n"
