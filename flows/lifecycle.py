@@ -14,6 +14,11 @@ line and exit status 128 + the signal (130, 143), and with no process left behin
   (2) with PR_SET_PDEATHSIG = SIGTERM, so the kernel stops them when fengong dies, even by SIGKILL.
   The death signal is sent when the *thread* that started the child ends, so they are started from
   the main thread (`start_ephemeral_server`), before Prefect would start one lazily from another.
+  The ephemeral server's own output goes to $PREFECT_HOME/fengong-run-server.log.
+* Process-pool workers (`--runner process`) ignore Ctrl-C, are killed by the run at the signal, and exit
+  by themselves when their parent is gone (`guard_pool_workers`).
+* Expected failures (a warehouse that cannot be written, a full disk) are told by the CLI in one line;
+  Prefect's ERROR records of them are kept off the terminal (`quiet_expected_failures`).
 """
 
 from __future__ import annotations
