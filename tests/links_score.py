@@ -84,16 +84,19 @@ def tfidf_top2() -> pl.DataFrame:
             .group_by("from_item_id", "to_doc_id", maintain_order=True).head(2))
 
 
+TEXT = ("tfidf", "sentence")  # the text similarity, whole item and closest sentence
+
+
 def ablation() -> list[tuple[str, dict, dict]]:
-    """All evidence; without each kind; the text (tfidf) with one other kind; the baseline; each
-    scored on the fitted and the held-out rows."""
+    """All evidence; without each kind; the text (tfidf + sentence) with one other kind; the
+    baseline; each scored on the fitted and the held-out rows."""
     w = tl.rules().weights
     runs = [("all evidence", predict())]
     runs += [(f"without {k}", predict({k: 0.0})) for k in tl.EVIDENCE_KINDS if w[k]]
     for k in tl.EVIDENCE_KINDS:
-        if k != "tfidf":
-            only = {j: (w[j] if j in ("tfidf", k) else 0.0) for j in tl.EVIDENCE_KINDS}
-            runs.append((f"tfidf + {k}" + ("" if w[k] else " (0.1)"), predict(only | ({} if w[k] else {k: 0.1}))))
+        if k not in TEXT:
+            only = {j: (w[j] if j in (*TEXT, k) else 0.0) for j in tl.EVIDENCE_KINDS}
+            runs.append((f"text + {k}" + ("" if w[k] else " (0.1)"), predict(only | ({} if w[k] else {k: 0.1}))))
     runs.append(("all + lead_function 0.1", predict({"lead_function": 0.1})))
     runs.append(("baseline: cosine top-2", tfidf_top2()))
     return [(name, score(links, "fitted"), score(links, "heldout")) for name, links in runs]
