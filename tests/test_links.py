@@ -278,3 +278,16 @@ def test_a_deleted_annual_notice_takes_its_links_along(con):
         assert con.execute("SELECT count(*) FROM task_links").fetchone()[0] == 0
     finally:
         con.execute("ROLLBACK")
+
+
+def test_a_warehouse_built_before_links_version_2_gains_the_sentence_column(tmp_path):
+    path = tmp_path / "old.duckdb"
+    c = wh.connect(path)
+    c.execute("ALTER TABLE task_links DROP COLUMN e_sentence")
+    c.execute("DROP TABLE schema_state")
+    c.close()
+    c = wh.connect(path)
+    try:
+        assert "e_sentence" in {r[0] for r in c.execute("DESCRIBE task_links").fetchall()}
+    finally:
+        c.close()
