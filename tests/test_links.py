@@ -14,11 +14,20 @@ QJ_FYP, QJ_GWR = "57225a0bcb70a32a", "56eedc90a4511d22"
 
 
 def test_precision_and_recall_on_the_labelled_qianjiang_rows():
-    """The floor reached (tests/links_score.py prints it per evidence kind): 63 links, 9 without a
-    label, 41 of the 52 primary labels. The issue's goal is precision 0.85 and recall 0.80."""
-    s = score(predict())
-    assert s["precision"] >= 0.85
+    """The floor reached on the rows the weights were chosen on (tests/links_score.py prints it per
+    evidence kind): 63 links, 8 without a label, 41 of the 52 primary labels. The issue's goal is
+    precision 0.85 and recall 0.80."""
+    s = score(predict(), "fitted")
+    assert s["precision"] >= 55 / 63
     assert s["recall"] >= 41 / 52
+
+
+def test_precision_and_recall_on_the_held_out_qianjiang_rows():
+    """The floor reached on the rows never used to choose a weight or a rule: 62 links, 9 without a
+    label, 41 of the 63 primary labels."""
+    s = score(predict(), "heldout")
+    assert s["precision"] >= 53 / 62
+    assert s["recall"] >= 41 / 63
 
 
 # --- small frames -------------------------------------------------------------------------------
@@ -138,6 +147,59 @@ def test_earlier_annual_notices_are_targets_and_later_ones_are_not():
         ("a1", "b1", "gwr"), ("c1", "a1", "gwr"), ("c1", "b1", "gwr")]
 
 
+def evidence(*item_rows):
+    """Every candidate pair's evidence between a1 (甲市 2023) and the plan items, by target item."""
+    got = pl.concat(tl.pair_evidence(docs(PLAN, ANNUAL), items(*item_rows), NO_LEADS, UNITS, NO_INDICATORS))
+    return {r["to_item_id"]: r for r in got.iter_rows(named=True)}
+
+
+def test_a_short_form_shares_the_words_of_its_full_form():
+    """国企 in the year, 国有企业 in the plan: written out beside each other, the texts share the words."""
+    assert tl.expand_abbreviations("推动国企技改") == "推动国企 国有企业 技改 技术改造 "
+    e = evidence(("plan", "p1", "task", "深化国有企业改革,完善现代企业制度。"),
+                 ("plan", "p2", "task", "深化教育综合改革,推动学校布局调整。"), *OTHER_PLAN_ITEMS,
+                 ("y2023", "a1", "task", "推动国企改革。"))
+    assert e["p1"]["cosine"] > 0.5 > 0.3 > e["p2"]["cosine"]
+
+
+def test_every_short_form_is_shorter_than_its_full_form_and_no_generic_word():
+    r = tl.rules()
+    assert r.abbreviations
+    for short, full in r.abbreviations.items():
+        assert len(short) < len(full.replace(" ", "")) and tl.clean_text(short) == short, short
+
+
+def test_the_space_between_words_is_no_character_of_a_text():
+    """Two texts with nothing in common but many cut-out generic words are not alike (char_wb pads
+    each word with spaces: the space alone was a feature of every text)."""
+    e = evidence(("plan", "p1", "task", "推进甲加快乙加强丙推动丁完善戊"), *OTHER_PLAN_ITEMS,
+                 ("y2023", "a1", "task", "推进子加快丑加强寅推动卯完善辰"))
+    assert e["p1"]["cosine"] == 0.0
+
+
+def test_a_plan_task_is_compared_sentence_by_sentence():
+    """The annual item restates the last of five sentences of p1; p2 shares some of its words. By the
+    whole text p2 is nearly as close as p1 (the other four sentences dilute p1); by the closest
+    sentence it is far behind."""
+    e = evidence(("plan", "p1", "task", "完善医疗卫生服务。深化公立医院综合改革,健全现代医院管理制度。"
+                  "发展中医药事业,完善中医医疗服务网络。加强药品安全监管,完善网络销售药品监管机制。加强疾病预防控制。"),
+                 ("plan", "p2", "task", "加强疾病防治宣传,提升全民健康素养。"), *OTHER_PLAN_ITEMS[:2],
+                 ("y2023", "a1", "task", "加强疾病预防控制。"))
+    assert e["p1"]["e_tfidf"] == e["p1"]["e_sentence"] == 1.0
+    assert e["p2"]["e_sentence"] < 0.3 < 0.7 < e["p2"]["e_tfidf"]
+
+
+def test_the_major_project_section_heading_names_no_topic():
+    """Regression: every major-project column sits under 重大工程项目分工, so an annual item about 项目
+    (招商引资项目库) resembled every column's heading (heading 0.17 on 潜江 2023 row 90). Project words
+    are cut out of headings like the generic words; a topical heading still counts."""
+    e = evidence(("plan", "p1", "project", "水利基础设施重点项目(专栏8)", "重大工程项目分工"),
+                 ("plan", "p2", "task", "完善投资项目库,优化投资环境。", "精准扩大有效投资"), *OTHER_PLAN_ITEMS,
+                 ("y2023", "a1", "task", "建立招商引资项目库,扩大有效投资。"))
+    assert e["p1"]["e_heading"] == 0.0
+    assert e["p2"]["e_heading"] > 0.1
+
+
 def test_a_shared_lead_unit_alone_makes_no_link():
     got = tl.task_links(
         docs(PLAN, ANNUAL),
@@ -216,3 +278,16 @@ def test_a_deleted_annual_notice_takes_its_links_along(con):
         assert con.execute("SELECT count(*) FROM task_links").fetchone()[0] == 0
     finally:
         con.execute("ROLLBACK")
+
+
+def test_a_warehouse_built_before_links_version_2_gains_the_sentence_column(tmp_path):
+    path = tmp_path / "old.duckdb"
+    c = wh.connect(path)
+    c.execute("ALTER TABLE task_links DROP COLUMN e_sentence")
+    c.execute("DROP TABLE schema_state")
+    c.close()
+    c = wh.connect(path)
+    try:
+        assert "e_sentence" in {r[0] for r in c.execute("DESCRIBE task_links").fetchall()}
+    finally:
+        c.close()

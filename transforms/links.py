@@ -6,9 +6,14 @@ of the same jurisdiction's earlier annual notices. Text similarity alone links t
 about 生态 resembles every other one about 生态), so a link combines several kinds of evidence, each
 a number in [0, 1], weighted by ``transforms/data/links.yaml``:
 
-* ``tfidf``: cosine of character n-gram TF-IDF vectors (scikit-learn ``TfidfVectorizer(analyzer=
-  "char_wb")``) of the two texts after generic words (经济, 发展, 建设, 推进 …) are cut out, divided by
-  the best cosine of the annual item (so it says "the closest text", whatever the texts' lengths);
+* ``tfidf``: cosine of character n-gram TF-IDF vectors (scikit-learn ``TfidfVectorizer``'s
+  ``char_wb`` n-grams, the lone space left out) of the two texts after generic words (经济, 发展, 建设,
+  推进 …) are cut out and short forms are written out beside their full form (国企 -> 国企 国有企业,
+  transforms/data/policy_abbreviations.yaml), divided by the best cosine of the annual item (so it
+  says "the closest text", whatever the texts' lengths);
+* ``sentence``: the same cosine with the target's closest sentence, divided by the annual item's best
+  (a plan task holds several commitments and an annual item carries out one: the whole task's vector
+  dilutes it);
 * ``clause``: the best pair of clauses by rapidfuzz ``fuzz.ratio`` (a restated sentence:
   落实供销合作社综合改革 / 持续深化供销合作社综合改革);
 * ``entity``: a named project, place, road, river or quoted term of one item found in the other
@@ -19,7 +24,8 @@ a number in [0, 1], weighted by ``transforms/data/links.yaml``:
   that leads few of the target notice's items counting more;
 * ``unit_name``: the core of a lead unit's name (国资 of 市国资委, 供销 of 市供销社) written in the
   other item's text, a core that few target items hold counting more;
-* ``heading``: the heading the five-year item sits under, compared with the annual item;
+* ``heading``: the heading the five-year item sits under, compared with the annual item (project
+  words cut out: 重大工程项目分工, the section of the major-project columns, names no topic);
 * ``project``: a five-year major-project heading (专栏) is linked through its own task (the task of
   that notice its words are closest to): an annual item that names a concrete project, place or
   quantity and whose best link is that task is an instalment of the column too.
@@ -46,10 +52,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from transforms.vocab import data_yaml
 
-LINKS_VERSION = "1"  # bump when this code changes which links it finds (the marts' fingerprint holds it)
+LINKS_VERSION = "2"  # bump when this code changes which links it finds (the marts' fingerprint holds it)
+LINKS_DATA_FILES = ("links.yaml", "policy_abbreviations.yaml")  # under transforms/data/, in the fingerprint too
 EVIDENCE_KINDS = ("tfidf", "clause", "entity", "metric", "lead_unit", "lead_function", "unit_name", "heading",
-                  "project")
-CONTENT_KINDS = ("tfidf", "clause", "entity", "metric")  # what the two texts themselves say
+                  "sentence", "project")
+CONTENT_KINDS = ("tfidf", "clause", "entity", "metric", "sentence")  # what the two texts themselves say
 DETAILS = {"metric": "metrics", "entity": "entities", "clause": "clause_text", "lead_unit": "lead_name",
            "lead_function": "function_code", "unit_name": "unit_core", "project": "via_item_id"}
 
@@ -69,6 +76,7 @@ LINK_SCHEMA = {
 
 _QUOTE = re.compile(r"[“\"「『]([^”\"」』]{2,40})[”\"」』]")
 _RUN_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9\-]")
+_SENTENCE = re.compile(r"[。;!?]+")  # (the parser writes ASCII punctuation)
 _CLAUSE = re.compile(r"[,,;;。!?!?::()()、]+")
 _NOTE = re.compile(r"[((]专栏\s*\d+[))]")  # (专栏3) after a project heading
 
@@ -85,6 +93,8 @@ class LinkRules:
     entity_max_chars: int
     quote_max_chars: int
     ngram_range: tuple[int, int]
+    abbreviation_re: re.Pattern
+    abbreviations: dict[str, str]
     weights: dict[str, float]
     thresholds: dict[str, float]
 
@@ -95,7 +105,8 @@ def _alt(words) -> str:
 
 @lru_cache(maxsize=1)
 def rules() -> LinkRules:
-    d = data_yaml("links.yaml")
+    d, a = (data_yaml(f) for f in LINKS_DATA_FILES)
+    abbr = {str(k): str(v) for k, v in a["abbreviations"].items()}
     return LinkRules(
         generic_re=re.compile(_alt(d["generic_words"])),
         suffix_re=re.compile(_alt(d["entity_suffixes"])),
@@ -107,6 +118,8 @@ def rules() -> LinkRules:
         entity_max_chars=int(d["entity_max_chars"]),
         quote_max_chars=int(d["quote_max_chars"]),
         ngram_range=tuple(d["tfidf_ngram_range"]),
+        abbreviation_re=re.compile(_alt(abbr)),
+        abbreviations=abbr,
         weights={k: float(d["weights"].get(k, 0.0)) for k in EVIDENCE_KINDS},
         thresholds={k: float(v) for k, v in d["thresholds"].items()},
     )
@@ -116,6 +129,17 @@ def clean_text(text: str | None) -> str:
     """The text compared: generic words and a project heading's (专栏N) replaced by spaces."""
     t = _NOTE.sub(" ", text or "")
     return re.sub(r"\s+", " ", rules().generic_re.sub(" ", t)).strip()
+
+
+def expand_abbreviations(text: str | None) -> str:
+    """Each short form (transforms/data/policy_abbreviations.yaml) with its full form written beside
+    it, so that a text saying 国企 and one saying 国有企业 share the words.
+
+    >>> expand_abbreviations("推动国企技改")
+    '推动国企 国有企业 技改 技术改造 '
+    """
+    r = rules()
+    return r.abbreviation_re.sub(lambda m: f"{m.group(0)} {r.abbreviations[m.group(0)]} ", text or "")
 
 
 def entities(text: str | None, exclude: frozenset[str] = frozenset()) -> set[str]:
@@ -290,7 +314,7 @@ def select_links(pairs: pl.DataFrame, weights: dict[str, float] | None = None) -
 # how each kind of evidence reads in task_links.evidence ({v}: its value, {d}: its detail column)
 _EVIDENCE_TEXT = {"tfidf": "text {c:.2f}", "clause": "clause {v:.2f} “{d}”", "entity": "names {d}",
                   "metric": "metric {d}", "lead_unit": "lead {d}", "lead_function": "lead function {d}",
-                  "unit_name": "unit named {d}", "heading": "heading {v:.2f}",
+                  "unit_name": "unit named {d}", "heading": "heading {v:.2f}", "sentence": "sentence {v:.2f}",
                   "project": "major-project column of the task {d}"}
 
 
@@ -307,11 +331,17 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
     docs = items["doc_id"].to_list()
     kinds = items["item_kind"].to_list()
     texts = [x or "" for x in items["text"]]
-    cleaned = [clean_text(x) for x in texts]
-    headings = ([clean_text(x) for x in items["heading"]] if "heading" in items.columns else [""] * len(ids))
+    cleaned = [clean_text(expand_abbreviations(x)) for x in texts]
+    # a heading made of project words (重大工程项目分工, the section of the major-project columns) says
+    # no topic: they are cut out like the generic words
+    headings = [clean_text(r.project_words_re.sub(" ", x or ""))
+                for x in (items["heading"] if "heading" in items.columns else [None] * len(ids))]
     n = len(ids)
 
-    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=r.ngram_range)
+    # char_wb pads every word with spaces: the space alone would be a feature of every text, and the
+    # more words (generic words cut out leave a space each) the closer any two texts; it is dropped
+    char_wb = TfidfVectorizer(analyzer="char_wb", ngram_range=r.ngram_range).build_analyzer()
+    vec = TfidfVectorizer(analyzer=lambda x: [g for g in char_wb(x) if g.strip()])
     vec.fit([c or " " for c in cleaned])
     tx = vec.transform(cleaned)
     hx = vec.transform(headings)
@@ -322,6 +352,7 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
     every = sorted(set().union(*ents)) if ents else []
     holds = {e: np.array([e in x for x in texts]) for e in every}
     ent_idf = {e: _idf(int(h.sum()), n) for e, h in holds.items()}
+    sentences = [[c.strip() for c in _SENTENCE.split(x) if len(c.strip()) >= t["clause_min_chars"]] for x in cleaned]
     clauses = [[c.strip() for c in _CLAUSE.split(x) if len(c.strip()) >= t["clause_min_chars"]] for x in cleaned]
 
     leads: dict[str, set[str]] = {}
@@ -353,6 +384,7 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
         cos = (tx[ai] @ tx[bi].T).toarray()
         best = cos.max(axis=1, keepdims=True)
         rel = np.where(cos >= t["tfidf_floor"], cos / np.maximum(best, 1e-9), 0.0)
+        sent = _sentence_matrix(vec, tx[ai], [sentences[k] for k in bi], t["tfidf_floor"])
         head = (tx[ai] @ hx[bi].T).toarray()
         head = np.where(head >= t["tfidf_floor"], head, 0.0)
         clause, clause_text = _clause_matrix([clauses[k] for k in ai], [clauses[k] for k in bi],
@@ -374,7 +406,7 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
             "to_item_kind": [kinds[b] for _ in ai for b in bi], "cosine": cos.ravel(),
             "e_tfidf": rel.ravel(), "e_clause": clause.ravel(), "e_entity": ent.ravel(), "e_metric": met.ravel(),
             "e_lead_unit": lead.ravel(), "e_lead_function": fn.ravel(), "e_unit_name": uname.ravel(),
-            "e_heading": head.ravel(), "e_project": np.zeros(cos.size), "metrics": met_text.ravel(),
+            "e_heading": head.ravel(), "e_sentence": sent.ravel(), "e_project": np.zeros(cos.size), "metrics": met_text.ravel(),
             "entities": ent_text.ravel(), "clause_text": clause_text.ravel(), "lead_name": lead_text.ravel(),
             "function_code": fn_text.ravel(), "unit_core": uname_text.ravel(), "via_item_id": [None] * cos.size,
             "home_of": [home.get(b) for _ in ai for b in bi],
@@ -386,6 +418,21 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
                                      pl.lit(to_doc).alias("to_doc_id"), pl.lit(to_kind).alias("to_doc_kind"))
                       .select(list(PAIR_SCHEMA)))
     return pl.concat(frames) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
+
+
+def _sentence_matrix(vec, ax, b_sentences, floor):
+    """For every (annual item, target item): the TF-IDF cosine of the annual item with the target's
+    closest sentence, divided by the annual item's best (a plan task holds several commitments, one
+    sentence each, and an annual item carries out one of them: the whole task's vector dilutes it)."""
+    sent = np.zeros((ax.shape[0], len(b_sentences)))
+    segments = [(y, len(s)) for y, s in enumerate(b_sentences) if s]
+    if not segments:
+        return sent
+    sc = (ax @ vec.transform([c for s in b_sentences for c in s]).T).toarray()
+    starts = np.cumsum([0] + [k for _, k in segments[:-1]])
+    sent[:, [y for y, _ in segments]] = np.maximum.reduceat(sc, starts, axis=1)
+    best = sent.max(axis=1, keepdims=True)
+    return np.where(sent >= floor, sent / np.maximum(best, 1e-9), 0.0)
 
 
 def _clause_matrix(a_clauses, b_clauses, floor):

@@ -46,11 +46,11 @@ _CURRENT = """
 
 def definitions_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """What every mart row is computed from besides the documents: model SQL, the functions table,
-    and the task links' rules (transforms/data/links.yaml, transforms/links.py's version)."""
-    from transforms.links import LINKS_VERSION
+    and the task links' rules (their data files in transforms/data/, transforms/links.py's version)."""
+    from transforms.links import LINKS_DATA_FILES, LINKS_VERSION
 
     sql = "".join(p.read_text(encoding="utf-8") for p in sorted(MODELS.glob("*.sql")))
-    sql += (DATA_DIR / "links.yaml").read_text(encoding="utf-8") + LINKS_VERSION
+    sql += "".join((DATA_DIR / f).read_text(encoding="utf-8") for f in LINKS_DATA_FILES) + LINKS_VERSION
     functions = con.execute("SELECT string_agg(code || '|' || coalesce(name_zh, ''), ',' ORDER BY code) "
                             "FROM functions").fetchone()[0] or ""
     return hashlib.sha256((sql + "\0" + functions).encode()).hexdigest()[:16]

@@ -218,5 +218,8 @@ CREATE TABLE IF NOT EXISTS task_links (
     evidence      VARCHAR NOT NULL,          -- what matched, readable: "names 汉江; lead 市生态环境局; text 0.56"
     "rank"        INTEGER NOT NULL,          -- 1 = the best link of the annual item into that document
     e_tfidf DOUBLE, e_clause DOUBLE, e_entity DOUBLE, e_metric DOUBLE, e_lead_unit DOUBLE,
-    e_lead_function DOUBLE, e_unit_name DOUBLE, e_heading DOUBLE, e_project DOUBLE
+    e_lead_function DOUBLE, e_unit_name DOUBLE, e_heading DOUBLE, e_sentence DOUBLE, e_project DOUBLE
 );
+-- e_sentence came with links version 2: a warehouse built before it gains the column (its rows are
+-- recomputed at the next run, the links' version being part of the marts' fingerprint)
+ALTER TABLE task_links ADD COLUMN IF NOT EXISTS e_sentence DOUBLE;
