@@ -18,6 +18,7 @@ import cn2an
 import polars as pl
 import yaml
 
+from transforms.frames import rows_frame
 from transforms.vocab import DATA_DIR
 
 CLAUSE_BREAK = re.compile(r"[,,;;。!?]")
@@ -217,7 +218,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
     """One row per number in indicator/target items and per commitment in task text."""
     v = vocab()
     rows = []
-    for it in items.iter_rows(named=True):
+    for it in items.select("item_id", "item_kind", "text_start", "text_end").rows(named=True):
         kind = it["item_kind"]
         source = kind if kind in ("indicator", "target") else "task_text"
         item_text = text[it["text_start"]:it["text_end"]]
@@ -241,7 +242,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
                       "char_start": a, "char_end": a + len(stripped), "qualitative": True}]
         for k, r in enumerate(found, 1):
             rows.append({"doc_id": doc_id, "item_id": it["item_id"], "ord": k, "source": source, **r})
-    return pl.DataFrame(rows, schema=INDICATOR_SCHEMA)
+    return rows_frame(rows, INDICATOR_SCHEMA)
 
 
 INDICATOR_SCHEMA = {
