@@ -218,7 +218,8 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
     """One row per number in indicator/target items and per commitment in task text."""
     v = vocab()
     rows = []
-    for it in items.select("item_id", "item_kind", "text_start", "text_end").rows(named=True):
+    keys = ("item_id", "item_kind", "text_start", "text_end")  # columns as lists: a select is a query (~1 ms)
+    for it in (dict(zip(keys, r)) for r in zip(*(items.get_column(k).to_list() for k in keys))):
         kind = it["item_kind"]
         source = kind if kind in ("indicator", "target") else "task_text"
         item_text = text[it["text_start"]:it["text_end"]]
