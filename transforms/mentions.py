@@ -262,6 +262,17 @@ def _strip_alias(name: str) -> tuple[str, list[str]]:
     return name, []
 
 
+_SPLITS: tuple = (None, {})  # (the vocabulary objects, {(list, lexicon hits): mentions at offset 0})
+
+
+def _known_splits() -> dict:
+    global _SPLITS
+    objects = (vocab.grammar(), vocab.roles(), vocab.taxonomy(), vocab.aliases())
+    if _SPLITS[0] is None or any(a is not b for a, b in zip(_SPLITS[0], objects)):
+        _SPLITS = (objects, {})
+    return _SPLITS[1]
+
+
 class UnitSplitter:
     """Splits unit lists. `lexicon` holds unit names seen standing alone in the same document,
     which lets it find the boundary in glued text such as 市经信局总口管理区."""
@@ -328,7 +339,17 @@ class UnitSplitter:
         """The mentions in s, whose offsets count from `base`."""
         ms = self._split_at_0.get(s)
         if ms is None:
-            ms = self._split_at_0[s] = self._split(s)
+            # the split depends on the lexicon only through the lexicon words found in s (every piece
+            # glue_boundaries reads is a substring of s): notices share unit lists, so across
+            # documents it is remembered per (s, those words) for as long as the vocabulary is the same
+            known = _known_splits()
+            key = (s, tuple(self._auto.iter(s)) if self._auto is not None else ())
+            ms = known.get(key)
+            if ms is None:
+                if len(known) > 100_000:
+                    known.clear()
+                ms = known[key] = self._split(s)
+            self._split_at_0[s] = ms
         return [Mention(m.mention, m.written, m.start + base, m.end + base, m.kind, list(m.aliases), m.expanded)
                 for m in ms]
 
