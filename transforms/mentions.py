@@ -262,15 +262,20 @@ def _strip_alias(name: str) -> tuple[str, list[str]]:
     return name, []
 
 
-_SPLITS: tuple = (None, {})  # (the vocabulary objects, {(list, lexicon hits): mentions at offset 0})
+_KNOWN: tuple = (None, {}, {})  # (the vocabulary objects, {(list, lexicon hits): mentions at offset 0}, {list: names})
+
+
+def _known() -> tuple:
+    """What is remembered across notices for as long as the vocabulary is the same."""
+    global _KNOWN
+    objects = (vocab.grammar(), vocab.roles(), vocab.taxonomy(), vocab.aliases())
+    if _KNOWN[0] is None or any(a is not b for a, b in zip(_KNOWN[0], objects)):
+        _KNOWN = (objects, {}, {})
+    return _KNOWN
 
 
 def _known_splits() -> dict:
-    global _SPLITS
-    objects = (vocab.grammar(), vocab.roles(), vocab.taxonomy(), vocab.aliases())
-    if _SPLITS[0] is None or any(a is not b for a, b in zip(_SPLITS[0], objects)):
-        _SPLITS = (objects, {})
-    return _SPLITS[1]
+    return _known()[1]
 
 
 class UnitSplitter:
@@ -440,9 +445,21 @@ def _is_party(name: str, tax) -> bool:
 def standalone_names(values: list[str]) -> set[str]:
     """Unit-like names written on their own (between separators) in a document: the lexicon."""
     names: set[str] = set()
+    known = _known()[2]  # notices share unit lists
     for v in set(values):  # a notice repeats its unit lists
-        for p in _tokenise(v, 0):
-            c = _clean(p)
-            if c and has_suffix(c.text) and len(c.text) <= 16:
-                names.add(_strip_alias(c.text)[0])
+        found = known.get(v)
+        if found is None:
+            if len(known) > 100_000:
+                known.clear()
+            found = known[v] = _standalone_in(v)
+        names |= found
     return names
+
+
+def _standalone_in(v: str) -> frozenset[str]:
+    names = set()
+    for p in _tokenise(v, 0):
+        c = _clean(p)
+        if c and has_suffix(c.text) and len(c.text) <= 16:
+            names.add(_strip_alias(c.text)[0])
+    return frozenset(names)
