@@ -525,17 +525,22 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     alias_rows: dict[tuple[str, str], dict] = {}
     for item_id, role, o, m, inherited, cue, rule in item_mentions:
         res = resolver.resolve(m.mention, m.kind)
-        units.setdefault(res.unit_id, {
-            "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
-            "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
-        })
-        alias_rows.setdefault((resolver.jurisdiction, m.mention), {
-            "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id, "source": res.source,
-        })
+        if res.unit_id not in units:  # the first mention of a unit (or alias) makes its row
+            units[res.unit_id] = {
+                "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
+                "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
+            }
+        if (resolver.jurisdiction, m.mention) not in alias_rows:
+            alias_rows[(resolver.jurisdiction, m.mention)] = {
+                "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id,
+                "source": res.source,
+            }
         for al in m.aliases:
-            alias_rows.setdefault((resolver.jurisdiction, al), {
-                "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id, "source": "document",
-            })
+            if (resolver.jurisdiction, al) not in alias_rows:
+                alias_rows[(resolver.jurisdiction, al)] = {
+                    "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id,
+                    "source": "document",
+                }
         asg_rows.append({
             "doc_id": doc_id, "item_id": item_id, "role": role, "ord": o, "mention": m.mention,
             "written": text[m.start:m.end], "mention_kind": m.kind, "unit_id": res.unit_id,
