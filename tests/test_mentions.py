@@ -135,3 +135,12 @@ def test_mentions_keep_the_offsets_of_what_was_written():
     s = "牵头单位:区科经、商务局"
     ms = UnitSplitter().split(s[5:], 5)
     assert [(m.mention, s[m.start:m.end]) for m in ms] == [("区科经局", "区科经"), ("区商务局", "商务局")]
+
+
+def test_a_split_remembered_from_another_notice_still_follows_this_notices_lexicon():
+    # splits are remembered across notices: one whose lexicon knows 总口管理区 cuts the glued list,
+    # the next notice, whose lexicon does not, reads it whole, and a third cuts it again
+    glued = "市经信局总口管理区"
+    assert names(glued, {"总口管理区"}) == ["市经信局", "总口管理区"]
+    assert names(glued) == ["市经信局总口管理区"]
+    assert names(glued, {"总口管理区", "市经信局"}) == ["市经信局", "总口管理区"]

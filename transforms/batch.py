@@ -15,6 +15,7 @@ import polars as pl
 
 from transforms.document import NoItemsFound, ParsedDocument, parse_document
 from transforms.formats import source_spans
+from transforms.frames import rows_frame
 from transforms.text import UnreadableDocument
 
 
@@ -54,8 +55,8 @@ PAGES_SCHEMA = {"doc_id": pl.Utf8, "char_start": pl.Int64, "char_end": pl.Int64,
 def pages_frame(doc_id: str, spans) -> pl.DataFrame:
     """document_pages: (char_start, char_end, page, sheet, sheet_row) spans of a document's text; no
     rows for a .txt, .html or .docx."""
-    return pl.DataFrame([{"doc_id": doc_id, "char_start": a, "char_end": b, "page": p, "sheet": s, "sheet_row": r}
-                         for a, b, p, s, r in spans], schema=PAGES_SCHEMA)
+    return rows_frame([{"doc_id": doc_id, "char_start": a, "char_end": b, "page": p, "sheet": s, "sheet_row": r}
+                       for a, b, p, s, r in spans], PAGES_SCHEMA)
 
 
 def parsed_batch(files: list[SourceFile], reviewed=None) -> BatchResult:

@@ -83,7 +83,13 @@ def split_lines(text: str, one_line_page: bool = False) -> list[Line]:
 _GLUED_MARKER = re.compile(rf"(?<=[。;;!?!?))】\]〕])\s*(?=\d{{1,3}}[、.．﹒]|{CN_DIGITS}、|[((]{CN_DIGITS}[))])")
 
 
+_STYLE_OPENERS = frozenset("一二三四五六七八九十百零〇((—－-")  # what a STYLES match starts with, or a digit
+
+
 def match_style(line: str) -> tuple[str, str, int] | None:
+    first = line.lstrip(" ")[:1]
+    if not first or not (first in _STYLE_OPENERS or first.isdecimal()):
+        return None  # cheap test first: every line is asked, most lines are prose
     for style, rx in STYLES:
         m = rx.match(line)
         if m:

@@ -27,6 +27,7 @@ from transforms.roles import (ROLE_OPENERS, UNIT_ROLES, LabelledValue, RolePart,
                               looks_like_units, phrase_role_part)
 from transforms.formats import document_text
 from transforms import timeout
+from transforms.frames import rows_frame
 from transforms.text import NoItemsFound, normalise_text, one_line_page, simplified_view, unfolded_view
 from transforms.units import Resolver
 from transforms import gazetteer
@@ -529,17 +530,22 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     for item_id, role, o, m, inherited, cue, rule in item_mentions:
         timeout.check()
         res = resolver.resolve(m.mention, m.kind)
-        units.setdefault(res.unit_id, {
-            "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
-            "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
-        })
-        alias_rows.setdefault((resolver.jurisdiction, m.mention), {
-            "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id, "source": res.source,
-        })
+        if res.unit_id not in units:  # the first mention of a unit (or alias) makes its row
+            units[res.unit_id] = {
+                "doc_id": doc_id, "unit_id": res.unit_id, "jurisdiction": resolver.jurisdiction, "name": res.name,
+                "kind": res.kind, "functions": list(res.functions), "resolved": res.resolved, "source": res.source,
+            }
+        if (resolver.jurisdiction, m.mention) not in alias_rows:
+            alias_rows[(resolver.jurisdiction, m.mention)] = {
+                "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": m.mention, "unit_id": res.unit_id,
+                "source": res.source,
+            }
         for al in m.aliases:
-            alias_rows.setdefault((resolver.jurisdiction, al), {
-                "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id, "source": "document",
-            })
+            if (resolver.jurisdiction, al) not in alias_rows:
+                alias_rows[(resolver.jurisdiction, al)] = {
+                    "doc_id": doc_id, "jurisdiction": resolver.jurisdiction, "alias": al, "unit_id": res.unit_id,
+                    "source": "document",
+                }
         asg_rows.append({
             "doc_id": doc_id, "item_id": item_id, "role": role, "ord": o, "mention": m.mention,
             "written": text[m.start:m.end], "mention_kind": m.kind, "unit_id": res.unit_id,
@@ -559,13 +565,13 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
     frames = {
         "documents": _documents_frame(doc_id, sha, source_file, meta, role_rule, encoding, len(text),
                                       incomplete=dropped is not None),
-        "document_texts": pl.DataFrame({"doc_id": [doc_id], "text": [text]}),
-        "sections": pl.DataFrame(sec_rows, schema=SCHEMAS["sections"]),
-        "items": pl.DataFrame(item_rows, schema=SCHEMAS["items"]),
-        "assignments": pl.DataFrame(asg_rows, schema=SCHEMAS["assignments"]),
-        "leaders": pl.DataFrame(leader_rows, schema=SCHEMAS["leaders"]),
-        "units": pl.DataFrame(list(units.values()), schema=SCHEMAS["units"]),
-        "unit_aliases": pl.DataFrame(list(alias_rows.values()), schema=SCHEMAS["unit_aliases"]),
+        "document_texts": rows_frame([{"doc_id": doc_id, "text": text}], TEXTS_SCHEMA),
+        "sections": rows_frame(sec_rows, SCHEMAS["sections"]),
+        "items": rows_frame(item_rows, SCHEMAS["items"]),
+        "assignments": rows_frame(asg_rows, SCHEMAS["assignments"]),
+        "leaders": rows_frame(leader_rows, SCHEMAS["leaders"]),
+        "units": rows_frame(list(units.values()), SCHEMAS["units"]),
+        "unit_aliases": rows_frame(list(alias_rows.values()), SCHEMAS["unit_aliases"]),
     }
     frames["indicators"], mismatches = extract_indicators(doc_id, sview, frames["items"], meta.doc_kind,
                                                           (meta.period_start, meta.period_end))
@@ -578,7 +584,7 @@ def parse_text(text: str, source_file: str, data: bytes | None = None, encoding:
         review.append({"jurisdiction": resolver.jurisdiction, "mention": m.mention, "doc_id": doc_id,
                        "source_file": source_file, "item_id": item_id,
                        "context": text[max(0, m.start - 30):m.end + 10].replace("\n", " ")})
-    frames["quality_issues"] = pl.DataFrame([i.as_row() for i in issues], schema=SCHEMAS["quality_issues"])
+    frames["quality_issues"] = rows_frame([i.as_row() for i in issues], SCHEMAS["quality_issues"])
     return ParsedDocument(doc_id, frames, review)
 
 
@@ -601,8 +607,10 @@ def _documents_frame(doc_id, sha, source_file, meta: Metadata, role_rule, encodi
         "index_no": meta.index_no, "role_rule": role_rule, "encoding": encoding, "n_chars": n_chars,
         "parser_version": vocab.parser_version(), "incomplete": incomplete,
     }
-    return pl.DataFrame([row], schema=SCHEMAS["documents"])
+    return rows_frame([row], SCHEMAS["documents"])
 
+
+TEXTS_SCHEMA = {"doc_id": pl.Utf8, "text": pl.Utf8}
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "documents": {

@@ -24,6 +24,7 @@ import polars as pl
 import yaml
 
 from transforms import timeout
+from transforms.frames import rows_frame
 from transforms.vocab import DATA_DIR
 
 CLAUSE_BREAK = re.compile(r"[,,;;。!?]")
@@ -295,7 +296,8 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
     """One row per number in indicator/target items and per commitment in task text; and one
     finding (item_id, message) per number whose unit or basis fits no metric its clause names."""
     rows, mismatches = [], []
-    for it in items.iter_rows(named=True):
+    keys = ("item_id", "item_kind", "text_start", "text_end")  # columns as lists: a select is a query (~1 ms)
+    for it in (dict(zip(keys, r)) for r in zip(*(items.get_column(k).to_list() for k in keys))):
         timeout.check()
         kind = it["item_kind"]
         source = kind if kind in ("indicator", "target") else "task_text"
@@ -326,7 +328,7 @@ def extract_indicators(doc_id: str, text: str, items: pl.DataFrame, doc_kind: st
                     f"{r['target_text']}: {r['value']:g}{r['value_unit']} ({r['basis']}) is not a value of "
                     f"{refused} ({m['zh']}, {m['basis']} in {m['unit']}); metric_code left empty")})
             rows.append({"doc_id": doc_id, "item_id": it["item_id"], "ord": k, "source": source, **r})
-    return pl.DataFrame(rows, schema=INDICATOR_SCHEMA), mismatches
+    return rows_frame(rows, INDICATOR_SCHEMA), mismatches
 
 
 INDICATOR_SCHEMA = {

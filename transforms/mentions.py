@@ -262,6 +262,22 @@ def _strip_alias(name: str) -> tuple[str, list[str]]:
     return name, []
 
 
+_KNOWN: tuple = (None, {}, {})  # (the vocabulary objects, {(list, lexicon hits): mentions at offset 0}, {list: names})
+
+
+def _known() -> tuple:
+    """What is remembered across notices for as long as the vocabulary is the same."""
+    global _KNOWN
+    objects = (vocab.grammar(), vocab.roles(), vocab.taxonomy(), vocab.aliases())
+    if _KNOWN[0] is None or any(a is not b for a, b in zip(_KNOWN[0], objects)):
+        _KNOWN = (objects, {}, {})
+    return _KNOWN
+
+
+def _known_splits() -> dict:
+    return _known()[1]
+
+
 class UnitSplitter:
     """Splits unit lists. `lexicon` holds unit names seen standing alone in the same document,
     which lets it find the boundary in glued text such as 市经信局总口管理区."""
@@ -328,7 +344,17 @@ class UnitSplitter:
         """The mentions in s, whose offsets count from `base`."""
         ms = self._split_at_0.get(s)
         if ms is None:
-            ms = self._split_at_0[s] = self._split(s)
+            # the split depends on the lexicon only through the lexicon words found in s (every piece
+            # glue_boundaries reads is a substring of s): notices share unit lists, so across
+            # documents it is remembered per (s, those words) for as long as the vocabulary is the same
+            known = _known_splits()
+            key = (s, tuple(self._auto.iter(s)) if self._auto is not None else ())
+            ms = known.get(key)
+            if ms is None:
+                if len(known) > 100_000:
+                    known.clear()
+                ms = known[key] = self._split(s)
+            self._split_at_0[s] = ms
         return [Mention(m.mention, m.written, m.start + base, m.end + base, m.kind, list(m.aliases), m.expanded)
                 for m in ms]
 
@@ -419,9 +445,21 @@ def _is_party(name: str, tax) -> bool:
 def standalone_names(values: list[str]) -> set[str]:
     """Unit-like names written on their own (between separators) in a document: the lexicon."""
     names: set[str] = set()
+    known = _known()[2]  # notices share unit lists
     for v in set(values):  # a notice repeats its unit lists
-        for p in _tokenise(v, 0):
-            c = _clean(p)
-            if c and has_suffix(c.text) and len(c.text) <= 16:
-                names.add(_strip_alias(c.text)[0])
+        found = known.get(v)
+        if found is None:
+            if len(known) > 100_000:
+                known.clear()
+            found = known[v] = _standalone_in(v)
+        names |= found
     return names
+
+
+def _standalone_in(v: str) -> frozenset[str]:
+    names = set()
+    for p in _tokenise(v, 0):
+        c = _clean(p)
+        if c and has_suffix(c.text) and len(c.text) <= 16:
+            names.add(_strip_alias(c.text)[0])
+    return frozenset(names)

@@ -29,6 +29,8 @@ class Outline:
 
 def table_columns(line: str) -> tuple[str, ...] | None:
     """A table header such as '序号 重点工作 牵头单位 协办单位' -> ('lead', 'co')."""
+    if "序" not in line or "号" not in line:  # cheap test first: every line is asked
+        return None
     flat = re.sub(r"[ |｜\t]", "", line)
     if "序号" not in flat or len(flat) > 60:
         return None
@@ -43,6 +45,16 @@ _INLINE_NEXT = {
 }
 
 
+_INLINE_NEXT_RE: dict[tuple[str, int], re.Pattern] = {}
+
+
+def _inline_next(style: str, n: int) -> re.Pattern:
+    rx = _INLINE_NEXT_RE.get((style, n))
+    if rx is None:
+        rx = _INLINE_NEXT_RE[(style, n)] = re.compile(_INLINE_NEXT[style](n))
+    return rx
+
+
 def split_run_together_items(lines: list[Line]) -> list[Line]:
     """'4.优化营商环境。(牵头单位:市发改委)5.推进数字政府建设。…' is two items on one line: the
     next number, right after a closing bracket (the end of a role part), starts a line of its own.
@@ -52,7 +64,7 @@ def split_run_together_items(lines: list[Line]) -> list[Line]:
         timeout.check()
         hit = match_style(ln.text)
         while hit and hit[0] in _INLINE_NEXT and hit[1].isdigit():
-            m = re.compile(_INLINE_NEXT[hit[0]](int(hit[1]) + 1)).search(ln.text, hit[2])
+            m = _inline_next(hit[0], int(hit[1]) + 1).search(ln.text, hit[2])
             if not m:
                 break
             cut = m.start(1)

@@ -123,7 +123,8 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
             groups[key] = []
             order.append(key)
         groups[key].append((row["item_id"], row["item_no"]))
-    titles = {r["section_id"]: "/".join(r["parent_nos"] + [r["item_no"] or "——"]) for r in sections.iter_rows(named=True)}
+    section_rows = sections.rows(named=True)
+    titles = {r["section_id"]: "/".join(r["parent_nos"] + [r["item_no"] or "——"]) for r in section_rows}
     by_style: dict[str, list] = {}
     for k in order:  # numbering styles are checked separately: (一)…(十) targets, then 1…114 tasks
         by_style.setdefault(k[1], []).append((f"items under {titles.get(k[0], 'the table')}", groups[k]))
@@ -131,7 +132,7 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
         out += numbering_issues(doc_id, style_groups)
     # declared counts: "重点工作(共135项)"
     rx = vocab.outline().declared_count_re
-    for row in sections.iter_rows(named=True):
+    for row in section_rows:
         timeout.check()
         m = rx.search(row["title"] or "")
         if not m:

@@ -407,12 +407,24 @@ def lines_header(lines, i: int) -> tuple[list[str], int] | None:
     return (names, j) if len(names) >= 3 else None
 
 
+_HEADER_WORDS: tuple = (None, None)  # (the outline vocabulary, its number and task header words as one regex)
+
+
+def _header_words_re() -> re.Pattern:
+    """NO_WORDS or a task header word anywhere in a line (asked of every line of a notice)."""
+    global _HEADER_WORDS
+    cfg = vocab.outline()
+    if _HEADER_WORDS[0] is not cfg:
+        _HEADER_WORDS = (cfg, re.compile("|".join(re.escape(w) for w in (*NO_WORDS, *cfg.task_header_words))))
+    return _HEADER_WORDS[1]
+
+
 def table_header(text: str, lines, i: int) -> tuple[TableGrid, int] | None:
     """A header row of a table with visible cells at lines[i]: (the grid, the index after the header)."""
     ln = lines[i]
-    t = ln.text.strip()
-    if not any(w in t for w in NO_WORDS) and not any(w in t for w in vocab.outline().task_header_words):
+    if not _header_words_re().search(ln.text):
         return None  # every header names its number column or its task column
+    t = ln.text.strip()
     if PIPE.search(t):
         cols = cell_header([text[a:b] for a, b in pipe_cells(ln.text, ln.start)])
         if not cols:
