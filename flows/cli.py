@@ -194,7 +194,7 @@ def _run(args: argparse.Namespace) -> dict | None:
     """The flow, and what it did in a few lines; None (after saying why) when it refused to start."""
     summary = None if args.force else _unchanged(args)
     if summary is None:
-        from flows.lifecycle import (guard_pool_workers, quiet_expected_failures, quiet_signal_crashes,
+        from flows.lifecycle import (quiet_expected_failures, quiet_signal_crashes,
                                      start_ephemeral_server)
         from flows.pipeline import ingest, task_runner
 
@@ -208,9 +208,7 @@ def _run(args: argparse.Namespace) -> dict | None:
         quiet_signal_crashes()
         if not args.debug:
             quiet_expected_failures(expected_failure, expected_failed_state)
-        runner = task_runner(args.runner, args.workers, args.dask_address)
-        guard_pool_workers(runner)  # --runner process: workers ignore Ctrl-C (fengong stops them) and die with it
-        flow = ingest.with_options(task_runner=runner)
+        flow = ingest.with_options(task_runner=task_runner(args.runner, args.workers, args.dask_address))
         try:
             summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
                            allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,

@@ -16,7 +16,7 @@ line and exit status 128 + the signal (130, 143), and with no process left behin
   the main thread (`start_ephemeral_server`), before Prefect would start one lazily from another.
   The ephemeral server's own output goes to $PREFECT_HOME/fengong-run-server.log.
 * Process-pool workers (`--runner process`) ignore Ctrl-C, are killed by the run at the signal, and exit
-  by themselves when their parent is gone (`guard_pool_workers`).
+  by themselves when their parent is gone (`pool_worker`, the pool's initializer in flows/pipeline.task_runner).
 * Expected failures (a warehouse that cannot be written, a full disk) are told by the CLI in one line;
   Prefect's ERROR records of them are kept off the terminal (`quiet_expected_failures`).
 """
@@ -207,18 +207,12 @@ def stop_process(proc: subprocess.Popen | None, grace_s: float = 5.0) -> None:
         proc.wait()
 
 
-def guard_pool_workers(runner) -> None:
-    """Make the worker processes of a process-pool task runner (`fengong run --runner process`) ignore
-    Ctrl-C and die with fengong: `pool_worker` runs first in each worker (Prefect's `initializer`)."""
-    from prefect.task_runners import ProcessPoolTaskRunner
-
-    if isinstance(runner, ProcessPoolTaskRunner) and getattr(runner, "_initializer", None) is None:
-        runner._initializer = pool_worker  # kept by runner.duplicate(), which each flow run calls
-        # multiprocessing's resource tracker (a process the pool starts, reading this environment) removes
-        # the pool's semaphores when the workers were stopped by a signal, and warns that it does so
-        quiet = "ignore:resource_tracker:UserWarning"
-        if quiet not in os.environ.get("PYTHONWARNINGS", ""):
-            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), quiet)))
+def quiet_resource_tracker() -> None:
+    """multiprocessing's resource tracker (a process the pool starts, reading this environment) removes
+    the pool's semaphores when the workers were stopped by a signal, and warns that it does so."""
+    quiet = "ignore:resource_tracker:UserWarning"
+    if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), quiet)))
 
 
 def pool_worker(poll_s: float = 0.2) -> None:

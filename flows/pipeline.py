@@ -27,6 +27,7 @@ import os
 import time
 import uuid
 from collections import deque
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow, task
@@ -34,7 +35,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
-from flows.lifecycle import as_a_deployment_run
+from flows.lifecycle import as_a_deployment_run, pool_worker, quiet_resource_tracker
 from transforms import vocab
 from transforms.batch import BatchResult, SourceFile, parsed_batch
 from validation.batch import validated_batch
@@ -127,7 +128,7 @@ def summarise(tx: transaction.Transaction, counts: Counts, files: list[inbox.Raw
     summary = run_summary(tx.con, counts, [f.name for f in files], run_id=run["run_id"], warehouse=str(tx.warehouse),
                           review_file=run["review_file"], waited_s=round(tx.lock.waited_s, 2), forced=run["force"])
     incremental.record_run(tx.con, {
-        **{k: v for k, v in summary.as_dict().items() if k in Counts.__dataclass_fields__},
+        **asdict(counts),
         "run_id": run["run_id"], "started_at": run["started_at"], "finished_at": dt.datetime.now(),
         "command": "run", "pruned": 0, "data_changed": bool(counts.loaded or counts.linked or counts.retired),
         "forced": run["force"], "parser_version": plan.parser_version, "decisions_version": plan.decisions_version,
@@ -270,7 +271,9 @@ def task_runner(name: str = "thread", workers: int | None = None, address: str |
     if not address and not os.environ.get("FENGONG_DASK_ADDRESS"):
         _share_ephemeral_api()
     if name == "process":
-        return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count())
+        # each worker ignores Ctrl-C (fengong stops the pool) and exits when fengong is gone (pool_worker)
+        quiet_resource_tracker()
+        return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count(), initializer=pool_worker)
     if name == "dask":
         from prefect_dask import DaskTaskRunner
 

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -29,7 +30,7 @@ from transforms import vocab
 from warehouse import load as wh
 from warehouse import marts
 from warehouse.inbox import RawFile
-from warehouse.transaction import Transaction, say, staged
+from warehouse.transaction import say, staged
 
 if TYPE_CHECKING:
     from transforms.batch import BatchResult, SourceFile
@@ -154,7 +155,6 @@ class Counts:
     loaded: int = 0
     retired: int = 0            # names gone from raw/, marked retired
 
-
     def add(self, other: "Counts") -> None:
         for k, v in asdict(other).items():
             setattr(self, k, getattr(self, k) + v)
@@ -255,8 +255,6 @@ def record_raw(con, raw, files: list[RawFile], progress: Callable = say) -> Coun
 
 def refresh_marts(con, progress: Callable = say) -> int:
     """The marts of the jurisdictions whose documents changed; returns how many."""
-    import time
-
     t = time.perf_counter()
     stale = marts.refresh_marts(con)
     if stale:
