@@ -4,10 +4,13 @@
         --new bench/out/incremental/new/<notice>.txt
 
 What it does (the issue's scenario, measured):
-1. a raw folder with every corpus notice (symbolic links) is served by `fengong serve --cron '* * * * *'`
+1. a raw folder with every corpus notice (symbolic links) is served by `fengong serve --every 10`
    against a copy of the warehouse, with a Prefect server started here (so its flow runs can be read);
-2. the first scheduled run finds nothing new (the cost of a run with nothing to do);
-3. the new notice is dropped into the folder; the next scheduled run loads it.
+2. the first scheduled run finds nothing new. The warehouse was copied in, so it has no standby
+   (warehouse/transaction.py): this run copies the whole file, once, and leaves a standby;
+3. a new notice is dropped into the folder; the next scheduled run loads it, catching the standby
+   up: the steady state of a served warehouse;
+4. with --new given twice, a second notice the same way (a second measurement of 3).
 
 It reports, for both runs: the flow body (the runs table: started_at to finished_at), the Prefect flow
 run (start to end: the flow-run process that `flow.serve` spawns, its imports, the body, teardown), and
@@ -77,7 +80,7 @@ def _wait_for_runs(warehouse: Path, n: int, proc: subprocess.Popen, timeout_s: f
     raise TimeoutError(f"no scheduled run #{n} within {timeout_s:.0f} s")
 
 
-def measure(raw: Path, warehouse: Path, new: Path, work: Path, env: dict, timeout_s: float = 300) -> dict:
+def measure(raw: Path, warehouse: Path, news: list[Path], work: Path, env: dict, timeout_s: float = 300) -> dict:
     """The scenario above; `work` is emptied and holds the served raw folder and warehouse copy."""
     shutil.rmtree(work, ignore_errors=True)
     served_raw, wh = work / "raw", work / "warehouse.duckdb"
@@ -93,15 +96,16 @@ def measure(raw: Path, warehouse: Path, new: Path, work: Path, env: dict, timeou
     env["PREFECT_API_URL"] = server.start()
     log = (work / "serve.log").open("w")
     proc = subprocess.Popen([str(FENGONG), "serve", "--raw", str(served_raw), "--allow-outside-raw", "--warehouse",
-                             str(wh), "--cron", "* * * * *"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             str(wh), "--every", "10"], env=env, stdout=log, stderr=subprocess.STDOUT,
                             cwd=work, start_new_session=True)
     try:
         before = len(_runs(wh))
-        first = _wait_for_runs(wh, before + 1, proc, timeout_s)[-1]
-        shutil.copyfile(new, served_raw / new.name)
-        second = _wait_for_runs(wh, before + 2, proc, timeout_s)[-1]
+        rows = [("nothing_new", _wait_for_runs(wh, before + 1, proc, timeout_s)[-1])]
+        for i, new in enumerate(news):
+            shutil.copyfile(new, served_raw / new.name)
+            rows.append(("one_new" if i == 0 else f"one_new_{i + 1}", _wait_for_runs(wh, before + 2 + i, proc, timeout_s)[-1]))
         res = {}
-        for name, row in (("nothing_new", first), ("one_new", second)):
+        for name, row in rows:
             fr = asyncio.run(_flow_run(env["PREFECT_API_URL"], row["flow_run_id"]))
             res[name] = {"files_seen": row["files_seen"], "new_files": row["new_files"], "loaded": row["loaded"],
                          "body_s": (row["finished_at"] - row["started_at"]).total_seconds(),
@@ -122,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--raw", type=Path, required=True)
     ap.add_argument("--warehouse", type=Path, required=True)
-    ap.add_argument("--new", type=Path, required=True, help="the notice to drop in")
+    ap.add_argument("--new", type=Path, required=True, action="append",
+                    help="a notice to drop in (repeatable: one run each)")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "serve")
     args = ap.parse_args(argv)
     print(json.dumps(measure(args.raw, args.warehouse, args.new, args.work.resolve(), dict(os.environ)), indent=1))

@@ -2,7 +2,7 @@
 
 An item of an annual work-report notice (doc_kind ``gwr``) is compared with every item of the same
 jurisdiction's five-year division (``fyp``) whose period covers the annual year, and with the items
-of the same jurisdiction's earlier annual notices. Text similarity alone links too much (a sentence
+of the same jurisdiction's previous annual notice (the latest earlier year: `annual_targets`). Text similarity alone links too much (a sentence
 about 生态 resembles every other one about 生态), so a link combines several kinds of evidence, each
 a number in [0, 1], weighted by ``transforms/data/links.yaml``:
 
@@ -213,7 +213,11 @@ def _short_names(jurisdiction: str) -> frozenset[str]:
 
 def annual_targets(documents: pl.DataFrame) -> pl.DataFrame:
     """Pairs (from_doc_id, to_doc_id): each annual notice with the same jurisdiction's five-year
-    divisions whose period covers its year, and with its earlier annual notices."""
+    divisions whose period covers its year, and with its previous annual notices (those of the latest
+    earlier year). Not with every earlier one: a decade of annual notices would make pairs grow with
+    the square of the notices per jurisdiction (issue 17: a 10,000-notice rebuild spent over ten
+    minutes here), and the years link in a chain (2025 -> 2024 -> 2023), so an item's history is
+    still followed back year by year."""
     d = documents.select(
         "doc_id", pl.col("jurisdiction").fill_null(""), "doc_kind",
         pl.coalesce("period_year", "period_start").alias("year"), "period_start", "period_end")
@@ -225,6 +229,8 @@ def annual_targets(documents: pl.DataFrame) -> pl.DataFrame:
          & (pl.col("period_start_to") <= pl.col("year"))
          & (pl.coalesce("period_end_to", "period_start_to") >= pl.col("year")))
         | ((pl.col("doc_kind_to") == "gwr") & (pl.col("year_to") < pl.col("year"))))
+    previous = pl.col("year_to").filter(pl.col("doc_kind_to") == "gwr").max().over("doc_id")
+    pairs = pairs.filter((pl.col("doc_kind_to") == "fyp") | (pl.col("year_to") == previous))
     return pairs.select("jurisdiction", pl.col("doc_id").alias("from_doc_id"),
                         pl.col("doc_id_to").alias("to_doc_id"), pl.col("doc_kind_to").alias("to_doc_kind"))
 
@@ -340,12 +346,16 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
 
     # char_wb pads every word with spaces: the space alone would be a feature of every text, and the
     # more words (generic words cut out leave a space each) the closer any two texts; it is dropped
-    char_wb = TfidfVectorizer(analyzer="char_wb", ngram_range=r.ngram_range).build_analyzer()
-    vec = TfidfVectorizer(analyzer=lambda x: [g for g in char_wb(x) if g.strip()])
+    vec = TfidfVectorizer(analyzer=_char_wb_grams(r.ngram_range))
     vec.fit([c or " " for c in cleaned])
     tx = vec.transform(cleaned)
-    hx = vec.transform(headings)
-    px = vec.transform([r.project_words_re.sub(" ", c) if k == "project" else c for c, k in zip(cleaned, kinds)])
+    # headings repeat (every item of a section has its section's): each distinct one is read once
+    distinct = {h: i for i, h in enumerate(dict.fromkeys(headings))}
+    hx = vec.transform(list(distinct))[[distinct[h] for h in headings]]
+    # the project headings without their project words (only they are read so: _project_homes)
+    projects = [k for k in range(n) if kinds[k] == "project"]
+    px = {"rows": {k: i for i, k in enumerate(projects)},
+          "matrix": vec.transform([r.project_words_re.sub(" ", cleaned[k]) for k in projects]) if projects else None}
 
     exclude = _short_names(jurisdiction)
     ents = [entities(x, exclude) for x in texts]
@@ -376,6 +386,7 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
         fams[iid] = metric_families(g["metric"].to_list(), g["metric_code"].to_list())
 
     frames = []
+    sentence_vectors: dict[str, tuple] = {}  # a target notice's sentences, read once for all its pairs
     for from_doc, to_doc, to_kind in pairs.select("from_doc_id", "to_doc_id", "to_doc_kind").iter_rows():
         ai = [k for k in range(n) if docs[k] == from_doc]
         bi = [k for k in range(n) if docs[k] == to_doc]
@@ -384,7 +395,9 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
         cos = (tx[ai] @ tx[bi].T).toarray()
         best = cos.max(axis=1, keepdims=True)
         rel = np.where(cos >= t["tfidf_floor"], cos / np.maximum(best, 1e-9), 0.0)
-        sent = _sentence_matrix(vec, tx[ai], [sentences[k] for k in bi], t["tfidf_floor"])
+        if to_doc not in sentence_vectors:
+            sentence_vectors[to_doc] = _sentence_vectors(vec, [sentences[k] for k in bi])
+        sent = _sentence_matrix(tx[ai], sentence_vectors[to_doc], t["tfidf_floor"])
         head = (tx[ai] @ hx[bi].T).toarray()
         head = np.where(head >= t["tfidf_floor"], head, 0.0)
         clause, clause_text = _clause_matrix([clauses[k] for k in ai], [clauses[k] for k in bi],
@@ -420,15 +433,52 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
     return pl.concat(frames) if frames else pl.DataFrame(schema=PAIR_SCHEMA)
 
 
-def _sentence_matrix(vec, ax, b_sentences, floor):
+def _char_wb_grams(ngram_range: tuple[int, int]):
+    """scikit-learn's ``char_wb`` analyzer without the lone space, remembering each text's n-grams
+    (fit, then transform, read every text twice; sentences are often a whole item's text). The same
+    n-grams as ``TfidfVectorizer(analyzer="char_wb").build_analyzer()`` (lowercased, runs of white
+    space made one, every word padded with a space, a word shorter than n counted once), in another
+    order, which a count does not see; tests/test_links.py compares the two."""
+    lo, hi = ngram_range
+    seen: dict[str, list[str]] = {}
+
+    def grams(text: str) -> list[str]:
+        got = seen.get(text)
+        if got is None:
+            got = []
+            for w in _WHITE_SPACES.sub(" ", text.lower()).split():
+                w = f" {w} "
+                size = len(w)
+                for n in range(lo, hi + 1):
+                    if size <= n:  # the whole padded word, once, and no longer n-grams
+                        got.append(w)
+                        break
+                    got.extend(w[i:i + n] for i in range(size - n + 1))
+            got = seen[text] = [g for g in got if g.strip()]
+        return got
+
+    return grams
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _sentence_vectors(vec, b_sentences) -> tuple:
+    """The TF-IDF vectors of a target notice's sentences, and which item each run of them belongs to."""
+    segments = [(y, len(s)) for y, s in enumerate(b_sentences) if s]
+    matrix = vec.transform([c for s in b_sentences for c in s]) if segments else None
+    return len(b_sentences), segments, matrix
+
+
+def _sentence_matrix(ax, b_vectors, floor):
     """For every (annual item, target item): the TF-IDF cosine of the annual item with the target's
     closest sentence, divided by the annual item's best (a plan task holds several commitments, one
     sentence each, and an annual item carries out one of them: the whole task's vector dilutes it)."""
-    sent = np.zeros((ax.shape[0], len(b_sentences)))
-    segments = [(y, len(s)) for y, s in enumerate(b_sentences) if s]
+    n_targets, segments, matrix = b_vectors
+    sent = np.zeros((ax.shape[0], n_targets))
     if not segments:
         return sent
-    sc = (ax @ vec.transform([c for s in b_sentences for c in s]).T).toarray()
+    sc = (ax @ matrix.T).toarray()
     starts = np.cumsum([0] + [k for _, k in segments[:-1]])
     sent[:, [y for y, _ in segments]] = np.maximum.reduceat(sc, starts, axis=1)
     best = sent.max(axis=1, keepdims=True)
@@ -508,12 +558,13 @@ def _lead_matrices(ai, bi, ids, leads, lead_fns, name_of, power):
 
 def _project_homes(bi, ids, kinds, tx, px, leads, t) -> dict[int, str]:
     """Each major-project heading (item_kind 'project') of a notice -> the task of that notice its
-    words are closest to, a shared lead unit counting half as much again; none when nothing is close."""
+    words are closest to, a shared lead unit counting half as much again; none when nothing is close.
+    px: the project headings' vectors without their project words (rows: item index -> matrix row)."""
     tasks = [b for b in bi if kinds[b] not in ("project", "indicator")]
     heads = [b for b in bi if kinds[b] == "project"]
     if not tasks or not heads:
         return {}
-    sim = (px[heads] @ tx[tasks].T).toarray()
+    sim = (px["matrix"][[px["rows"][b] for b in heads]] @ tx[tasks].T).toarray()
     home = {}
     for h, b in enumerate(heads):
         bonus = np.array([0.5 * bool(leads.get(ids[b], set()) & leads.get(ids[z], set())) for z in tasks])
