@@ -12,6 +12,10 @@ What it does (the issue's scenario, measured):
    up: the steady state of a served warehouse;
 4. with --new given twice, a second notice the same way (a second measurement of 3).
 
+The served runs link nothing (--links-budget 0): a freshly built warehouse has most jurisdictions'
+task links pending (the rebuild's budget), and each scheduled run would spend its whole budget on them.
+What linking the new notice's own jurisdiction costs is measured apart (bench/run.py `incremental`).
+
 It reports, for both runs: the flow body (the runs table: started_at to finished_at), the Prefect flow
 run (start to end: the flow-run process that `flow.serve` spawns, its imports, the body, teardown), and
 the lag from the scheduled time to the end (which includes waiting for the runner's poll).
@@ -80,7 +84,8 @@ def _wait_for_runs(warehouse: Path, n: int, proc: subprocess.Popen, timeout_s: f
     raise TimeoutError(f"no scheduled run #{n} within {timeout_s:.0f} s")
 
 
-def measure(raw: Path, warehouse: Path, news: list[Path], work: Path, env: dict, timeout_s: float = 300) -> dict:
+def measure(raw: Path, warehouse: Path, news: list[Path], work: Path, env: dict, timeout_s: float = 300,
+            links_budget_s: float = 0) -> dict:
     """The scenario above; `work` is emptied and holds the served raw folder and warehouse copy."""
     shutil.rmtree(work, ignore_errors=True)
     served_raw, wh = work / "raw", work / "warehouse.duckdb"
@@ -96,7 +101,7 @@ def measure(raw: Path, warehouse: Path, news: list[Path], work: Path, env: dict,
     env["PREFECT_API_URL"] = server.start()
     log = (work / "serve.log").open("w")
     proc = subprocess.Popen([str(FENGONG), "serve", "--raw", str(served_raw), "--allow-outside-raw", "--warehouse",
-                             str(wh), "--every", "10"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             str(wh), "--every", "10", "--links-budget", str(links_budget_s)], env=env, stdout=log, stderr=subprocess.STDOUT,
                             cwd=work, start_new_session=True)
     try:
         before = len(_runs(wh))

@@ -12,7 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
-from flows.defaults import DEFAULT_CRON, DEFAULT_DEPLOYMENT, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
+from flows.defaults import (DEFAULT_CRON, DEFAULT_DEPLOYMENT, DEFAULT_LINKS_BUDGET_S, DEFAULT_LOCK_WAIT_S,
+                            DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE)
 
 
 def _prefect_env() -> None:
@@ -171,7 +172,8 @@ def _unchanged(args: argparse.Namespace) -> dict | None:
     except duckdb.Error:
         return None
     try:
-        found = incremental.nothing_to_do(con, raw, args.max_file_mb, args.allow_outside_raw)
+        found = incremental.nothing_to_do(con, raw, args.max_file_mb, args.allow_outside_raw,
+                                          links_budget_s=_budget(args.links_budget))
         if found is None:
             return None
         files, plan = found
@@ -188,6 +190,11 @@ def _unchanged(args: argparse.Namespace) -> dict | None:
     print("fengong: nothing new, changed or removed: the warehouse is left as it is (Prefect not started, "
           "no run logged)")
     return summary.as_dict()
+
+
+def _budget(seconds: float) -> float | None:
+    """--links-budget: a negative number is no limit."""
+    return None if seconds < 0 else seconds
 
 
 def _run(args: argparse.Namespace) -> dict | None:
@@ -212,7 +219,7 @@ def _run(args: argparse.Namespace) -> dict | None:
         try:
             summary = flow(raw_dir=args.raw, warehouse=args.warehouse, batch_size=args.batch_size, force=args.force,
                            allow_outside_raw=args.allow_outside_raw, max_file_mb=args.max_file_mb,
-                           lock_wait_s=args.wait)
+                           lock_wait_s=args.wait, links_budget_s=_budget(args.links_budget))
         except Exception as e:
             line = expected_failure(e)
             if line is None:
@@ -287,7 +294,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "as Asia/Shanghai or UTC", file=sys.stderr)
         return 2
     return serve(args.cron, deployment_parameters(args.raw, args.warehouse, args.batch_size, args.max_file_mb,
-                                           args.allow_outside_raw), name=args.name,
+                                                  args.allow_outside_raw, _budget(args.links_budget)), name=args.name,
           progress=lambda m: print(m, flush=True), timezone=timezone, every=args.every)
 
 
@@ -586,6 +593,10 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help=f"quarantine files larger than this without reading them (default: {DEFAULT_MAX_FILE_MB:g})")
     p.add_argument("--wait", type=float, default=DEFAULT_LOCK_WAIT_S,
                    help=f"seconds to wait for another run holding the warehouse lock (default: {DEFAULT_LOCK_WAIT_S:g})")
+    p.add_argument("--links-budget", type=float, default=DEFAULT_LINKS_BUDGET_S, metavar="SECONDS",
+                   help="seconds a run may spend linking annual items to plan items (task_links); the "
+                        "jurisdictions left are linked by the next runs (default: %(default)g; -1: all of them "
+                        "now; 0: none)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
+from flows.defaults import DEFAULT_LINKS_BUDGET_S, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
 from flows.lifecycle import as_a_deployment_run, pool_worker, quiet_resource_tracker
 from transforms import vocab
 from transforms.batch import BatchResult, SourceFile, parsed_batch
@@ -116,9 +116,9 @@ def record_raw(con, raw: Path, files: list[inbox.RawFile]) -> Counts:
     return incremental.record_raw(con, raw, files)
 
 
-@task(name="marts", cache_policy=NO_CACHE)
-def marts(con) -> int:
-    return incremental.refresh_marts(con)
+@task(name="marts and task links", cache_policy=NO_CACHE)
+def marts(con, links_budget_s: float | None) -> int:
+    return incremental.refresh_marts(con, links_budget_s=links_budget_s)
 
 
 @task(name="quality summary", cache_policy=NO_CACHE)
@@ -149,7 +149,8 @@ def write_review(path: Path, files: review.ReviewFiles) -> tuple[int, int]:
 def ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_size: int = 100,
            review_file: str | None = None, force: bool = False, allow_outside_raw: bool = False,
            max_file_mb: float = DEFAULT_MAX_FILE_MB, lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
-           project_dir: str | None = None, batches_ahead: int = 4) -> dict:
+           project_dir: str | None = None, batches_ahead: int = 4,
+           links_budget_s: float | None = DEFAULT_LINKS_BUDGET_S) -> dict:
     """Process the new and changed notices in raw_dir into the warehouse; returns the run's counts
     (RunSummary). Raises RefusedInput (bad raw_dir) or WarehouseError (cannot write; nothing changed)."""
     t0, started = time.perf_counter(), dt.datetime.now()
@@ -175,7 +176,7 @@ def ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_size:
                 f"{counts.parsed} parsed, {counts.quarantined} quarantined, {counts.loaded} loaded "
                 f"({time.perf_counter() - t0:.1f}s)")
         counts.add(record_raw(tx.con, raw, files))
-        marts(tx.con)
+        marts(tx.con, links_budget_s)
         summary, review_rows = summarise(tx, counts, files, todo, run)
 
     summary.unresolved, summary.low_confidence = write_review(review_csv, review_rows)

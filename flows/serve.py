@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from flows.defaults import DEFAULT_DEPLOYMENT
+from flows.defaults import DEFAULT_DEPLOYMENT, DEFAULT_LINKS_BUDGET_S
 from flows.lifecycle import SIGNAL_NAMES, guarded_popen_kwargs, quiet_signal_crashes, stop_process
 
 
@@ -70,11 +70,11 @@ class LocalPrefectServer:
 
 
 def deployment_parameters(raw: str, warehouse: str, batch_size: int, max_file_mb: float,
-                          allow_outside_raw: bool) -> dict:
+                          allow_outside_raw: bool, links_budget_s: float | None = DEFAULT_LINKS_BUDGET_S) -> dict:
     """Absolute paths: the flow runs in a subprocess of the runner, wherever that may start it."""
     return {"raw_dir": str(Path(raw).absolute()), "warehouse": str(Path(warehouse).absolute()),
             "batch_size": batch_size, "max_file_mb": max_file_mb, "allow_outside_raw": allow_outside_raw,
-            "project_dir": str(Path.cwd())}
+            "project_dir": str(Path.cwd()), "links_budget_s": links_budget_s}
 
 
 def local_timezone() -> str:

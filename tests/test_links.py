@@ -301,3 +301,31 @@ def test_a_warehouse_built_before_links_version_2_gains_the_sentence_column(tmp_
         assert "e_sentence" in {r[0] for r in c.execute("DESCRIBE task_links").fetchall()}
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("text", ["实施汉江禁渔 加强流域生态保护", "  a  b\tc\n\nDE 国企 国有企业 ", "", "x", "AB  c"])
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 3), (2, 4)])
+def test_the_n_grams_are_scikit_learns_char_wb_without_the_lone_space(text, ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
+    assert sorted(tl._char_wb_grams(ngram_range)(text)) == sorted(g for g in theirs(text) if g.strip())
+
+
+def test_a_budget_of_0_leaves_every_jurisdiction_pending_and_the_next_refresh_links_them(tmp_path, parsed_seeds):
+    """Linking costs more than parsing: a run may stop after its budget (here 0 s) and leave the
+    jurisdictions pending in links_state; the next refresh links them, and then nothing is pending."""
+    from warehouse import links as wl
+    from warehouse.incremental import functions_frame
+
+    c = wh.connect(tmp_path / "w.duckdb")
+    wh.load_functions(c, functions_frame())
+    assert wh.load_documents(c, list(parsed_seeds.values())) == []
+    marts.refresh_marts(c, links_budget_s=0)
+    salt = marts.definitions_fingerprint(c)
+    assert c.execute("SELECT count(*) FROM task_links").fetchone()[0] == 0
+    assert wl.pending_jurisdictions(c, salt) == (["丹江口市", "江夏区", "潜江市", "赤壁市"], [])
+    assert wl.refresh_task_links(c, salt, budget_s=None) == (4, 0)
+    assert c.execute("SELECT count(*) FROM task_links").fetchone()[0] == predict().height
+    assert wl.pending_jurisdictions(c, salt) == ([], [])
+    c.close()

@@ -155,10 +155,10 @@ def test_unchanged_files_are_skipped_and_only_a_new_file_is_parsed(project):
     assert (again["skipped"], again["parsed"], again["loaded"]) == (6, 0, 0)
 
 
-def nothing_to_do(project: Path):
+def nothing_to_do(project: Path, **kw):
     con = duckdb.connect(str(warehouse_of(project)), read_only=True)
     try:
-        return incremental.nothing_to_do(con, project / "raw", 5.0, False)
+        return incremental.nothing_to_do(con, project / "raw", 5.0, False, **kw)
     finally:
         con.close()
 
@@ -176,6 +176,21 @@ def test_nothing_to_do_is_told_read_only_and_anything_new_changed_touched_or_gon
     assert nothing_to_do(project) is not None
     (project / "raw" / SEEDS[1]).unlink()  # gone: the run retires it
     assert nothing_to_do(project) is None
+
+
+def test_task_links_left_by_a_runs_budget_are_linked_by_the_next_run(project):
+    """A run stops linking when its links budget is spent (here 0 s: none); the jurisdictions left are
+    pending, so the next run is not "nothing to do", and it links them."""
+    add_notice(project)  # 潜江 2024: 潜江's links are to be computed again
+    _, lines = run(project, links_budget_s=0)
+    assert any(line.startswith("task links: 0 jurisdiction(s) linked") and "1 still to link" in line
+               for line in lines)
+    assert nothing_to_do(project) is None  # the links are still to do
+    assert nothing_to_do(project, links_budget_s=0) is not None  # a run that may not link has nothing to do
+    _, lines = run(project)
+    assert any(line.startswith("task links: 1 jurisdiction(s) linked") and "still" not in line for line in lines)
+    assert nothing_to_do(project) is not None
+    assert query(project, "SELECT count(DISTINCT from_doc_id) FROM task_links")[0][0] == 2  # 潜江 2023 and 2024
 
 
 def hashed_by_a_run(project: Path, monkeypatch, **kw) -> tuple[dict, list[str]]:

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Callable
 import duckdb
 import polars as pl
 
-from flows.defaults import DEFAULT_LOCK_WAIT_S, DEFAULT_WAREHOUSE
+from flows.defaults import DEFAULT_LINKS_BUDGET_S, DEFAULT_LOCK_WAIT_S, DEFAULT_WAREHOUSE
 from transforms import vocab
 from warehouse import load as wh
-from warehouse import marts
+from warehouse import links, marts
 from warehouse.inbox import RawFile
 from warehouse.transaction import say, staged
 
@@ -253,12 +253,19 @@ def record_raw(con, raw, files: list[RawFile], progress: Callable = say) -> Coun
     return Counts(retired=len(retired))
 
 
-def refresh_marts(con, progress: Callable = say) -> int:
-    """The marts of the jurisdictions whose documents changed; returns how many."""
+def refresh_marts(con, progress: Callable = say, links_budget_s: float | None = DEFAULT_LINKS_BUDGET_S) -> int:
+    """The marts of the jurisdictions whose documents changed, then task links for at most
+    `links_budget_s` seconds (None: all); returns how many jurisdictions' marts were recomputed."""
     t = time.perf_counter()
-    stale = marts.refresh_marts(con)
+    stale = marts.refresh_marts(con, links_budget_s=0)  # the mart tables; their jurisdictions' links pending
     if stale:
         progress(f"marts refreshed for {len(stale)} jurisdiction(s) in {time.perf_counter() - t:.2f}s")
+    t = time.perf_counter()
+    linked, pending = links.refresh_task_links(con, marts.definitions_fingerprint(con), links_budget_s)
+    if linked or pending:
+        progress(f"task links: {linked} jurisdiction(s) linked in {time.perf_counter() - t:.1f}s" +
+                 (f"; {pending} still to link, by the next runs (this run's budget: {links_budget_s:g} s, "
+                  "--links-budget; -1 links them all now)" if pending else ""))
     return len(stale)
 
 
@@ -307,10 +314,12 @@ def prune(warehouse: str = DEFAULT_WAREHOUSE, dry_run: bool = False, lock_wait_s
 
 # ── a run with nothing to do ────────────────────────────────────────────────────────────────────
 
-def nothing_to_do(con, raw, max_file_mb: float, allow_outside_raw: bool) -> tuple[list[RawFile], Plan] | None:
+def nothing_to_do(con, raw, max_file_mb: float, allow_outside_raw: bool,
+                  links_budget_s: float | None = DEFAULT_LINKS_BUDGET_S) -> tuple[list[RawFile], Plan] | None:
     """(files, plan) when a run would change nothing in the warehouse, read-only: every loaded file in
     raw/ has the size and mtime recorded when it was loaded (it is not read), none is new, changed,
-    newly refused or to reprocess (a file quarantined by this parser stays so), and no name has gone. None when there is something to do. `fengong run`
+    newly refused or to reprocess (a file quarantined by this parser stays so), no name has gone, and no
+    task links are pending (unless the run may not link: links_budget_s 0). None when there is something to do. `fengong run`
     asks this before it starts Prefect (seconds) and, when there is nothing, says so and stops."""
     from warehouse.inbox import scan_raw
 
@@ -326,4 +335,8 @@ def nothing_to_do(con, raw, max_file_mb: float, allow_outside_raw: bool) -> tupl
     present = {f.name for f in files}
     quarantined = {n for (n,) in con.execute("SELECT source_file FROM quarantine").fetchall()}
     gone = (loaded_names | quarantined) - present
-    return None if gone else (files, plan)
+    if gone:
+        return None
+    if links_budget_s != 0 and links.pending_jurisdictions(con, marts.definitions_fingerprint(con)) != ([], []):
+        return None  # task links left by an earlier run's budget: this run goes on with them
+    return files, plan

@@ -1,12 +1,22 @@
 """task_links: the links from annual items to the five-year (and earlier annual) items they carry out.
 
-A jurisdiction's links depend only on its own documents, so `refresh_task_links(con, jurisdictions)`
-reads the items, lead units and indicators of those jurisdictions, calls transforms.links.task_links
-and replaces their rows. `warehouse.marts.refresh_marts` calls it for the jurisdictions it recomputes,
-at the end of every run and prune, inside the same transaction.
+A jurisdiction's links depend only on its own documents, so `refresh_task_links` reads the items,
+lead units and indicators of a few jurisdictions at a time, calls transforms.links.task_links and
+replaces their rows. Which jurisdictions: those whose fingerprint (their documents, the rules; the
+marts' fingerprint) differs from the one in links_state, the table of what each jurisdiction's links
+were computed from. `warehouse.marts.refresh_marts` forgets the state of the jurisdictions it
+recomputes (so a unit's new name or function reaches the links too) and calls it at the end of every
+run and prune, inside the same transaction.
+
+Linking costs more than parsing (~70 ms of CPU per notice), so a run may be given a budget in
+seconds: it links pending jurisdictions until the budget is spent and leaves the rest pending, and
+the next runs (a `fengong serve` schedule, or `fengong run` again) go on. `pending_jurisdictions`
+says how many are left; `fengong run` prints it.
 """
 
 from __future__ import annotations
+
+import time
 
 import duckdb
 import polars as pl
@@ -37,26 +47,61 @@ def link_inputs(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]) -> dic
     }
 
 
-def refresh_task_links(con: duckdb.DuckDBPyConnection, jurisdictions: list[str], whole: bool = False) -> int:
-    """Recompute the links of these jurisdictions ('' = documents with none); with `whole`, every
-    other row goes too. Returns the rows written. Call inside the caller's transaction."""
+def forget(con: duckdb.DuckDBPyConnection, jurisdictions: list[str], whole: bool = False) -> None:
+    """Mark these jurisdictions' links pending (every jurisdiction's, with `whole`)."""
     if whole:
-        con.execute("DELETE FROM task_links")
+        con.execute("DELETE FROM links_state")
     elif jurisdictions:
-        con.execute("DELETE FROM task_links WHERE list_contains($j, jurisdiction)", {"j": jurisdictions})
-    written = 0
-    for i in range(0, len(jurisdictions), CHUNK):
-        f = link_inputs(con, jurisdictions[i:i + CHUNK])
-        if f["documents"].filter(pl.col("doc_kind") == "gwr").is_empty():
-            continue
-        links = tl.task_links(f["documents"], f["items"], f["assignments"], f["units"], f["indicators"])
-        if links.is_empty():
-            continue
-        links = TaskLinkModel.validate(links, lazy=True)
-        con.register("task_links_frame", links.to_arrow())
-        try:
-            con.execute("INSERT INTO task_links BY NAME SELECT * FROM task_links_frame")
-        finally:
-            con.unregister("task_links_frame")
-        written += links.height
-    return written
+        con.execute("DELETE FROM links_state WHERE list_contains($j, jurisdiction)", {"j": jurisdictions})
+
+
+def pending_jurisdictions(con: duckdb.DuckDBPyConnection, salt: str) -> tuple[list[str], list[str]]:
+    """(jurisdictions to link, jurisdictions gone whose links are to delete), read-only."""
+    from warehouse.marts import CURRENT_STATE
+
+    rows = con.execute(f"""
+        WITH current AS ({CURRENT_STATE})
+        SELECT coalesce(c.jurisdiction, s.jurisdiction), c.state IS NULL FROM current c
+        FULL JOIN links_state s USING (jurisdiction)
+        WHERE c.state IS DISTINCT FROM s.state ORDER BY 1""", {"salt": salt}).fetchall()
+    return [j for j, gone in rows if not gone], [j for j, gone in rows if gone]
+
+
+def refresh_task_links(con: duckdb.DuckDBPyConnection, salt: str, budget_s: float | None = None) -> tuple[int, int]:
+    """Link the pending jurisdictions, a chunk at a time, until `budget_s` seconds are spent (None: all
+    of them; 0: none). Returns (jurisdictions linked, jurisdictions still pending). Call inside the
+    caller's transaction."""
+    from warehouse.marts import CURRENT_STATE
+
+    todo, gone = pending_jurisdictions(con, salt)
+    if gone:
+        con.execute("DELETE FROM task_links WHERE list_contains($j, jurisdiction)", {"j": gone})
+        con.execute("DELETE FROM links_state WHERE list_contains($j, jurisdiction)", {"j": gone})
+    started, done = time.monotonic(), 0
+    for i in range(0, len(todo), CHUNK):
+        if budget_s is not None and time.monotonic() - started >= budget_s:
+            break
+        chunk = todo[i:i + CHUNK]
+        con.execute("DELETE FROM task_links WHERE list_contains($j, jurisdiction)", {"j": chunk})
+        _link(con, chunk)
+        con.execute("DELETE FROM links_state WHERE list_contains($j, jurisdiction)", {"j": chunk})
+        con.execute(f"INSERT INTO links_state SELECT * FROM ({CURRENT_STATE}) WHERE list_contains($j, jurisdiction)",
+                    {"salt": salt, "j": chunk})
+        done += len(chunk)
+    return done, len(todo) - done
+
+
+def _link(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]) -> int:
+    f = link_inputs(con, jurisdictions)
+    if f["documents"].filter(pl.col("doc_kind") == "gwr").is_empty():
+        return 0
+    links = tl.task_links(f["documents"], f["items"], f["assignments"], f["units"], f["indicators"])
+    if links.is_empty():
+        return 0
+    links = TaskLinkModel.validate(links, lazy=True)
+    con.register("task_links_frame", links.to_arrow())
+    try:
+        con.execute("INSERT INTO task_links BY NAME SELECT * FROM task_links_frame")
+    finally:
+        con.unregister("task_links_frame")
+    return links.height

@@ -37,7 +37,7 @@ CHUNK = 250  # jurisdictions per statement of a refresh
 JURISDICTION = "coalesce(jurisdiction, '')"  # documents with none are the jurisdiction ''
 
 # per jurisdiction ('' for documents with none): a fingerprint of its documents, salted with $salt
-_CURRENT = """
+CURRENT_STATE = _CURRENT = """
     SELECT coalesce(jurisdiction, '') AS jurisdiction,
            md5($salt || string_agg(doc_id || '@' || coalesce(CAST(loaded_at AS VARCHAR), ''), ',' ORDER BY doc_id))
                AS state
@@ -66,10 +66,17 @@ def stale_jurisdictions(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
         WHERE c.state IS DISTINCT FROM s.state ORDER BY 1""", {"salt": salt}).fetchall()]
 
 
-def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Bring the mart tables up to date; returns the jurisdictions recomputed. Call inside the
+def refresh_marts(con: duckdb.DuckDBPyConnection, links_budget_s: float | None = None) -> list[str]:
+    """Bring the mart tables up to date, and the task links for at most `links_budget_s` seconds (None:
+    all; warehouse/links.py); returns the jurisdictions whose marts were recomputed. Call inside the
     caller's transaction (or in autocommit: then it is its own transaction)."""
     salt = definitions_fingerprint(con)
+    targets = _refresh_mart_tables(con, salt)
+    links.refresh_task_links(con, salt, links_budget_s)
+    return targets
+
+
+def _refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
     stale = stale_jurisdictions(con, salt)
     if not stale:
         return []
@@ -88,8 +95,9 @@ def refresh_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         # grow with the corpus
         for i in range(0, len(targets), CHUNK):
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": targets[i:i + CHUNK]})
-    # task_links: links within a jurisdiction, from its annual notices to its plans (warehouse/links.py)
-    links.refresh_task_links(con, targets, whole=whole)
+    # task_links: links within a jurisdiction, from its annual notices to its plans (warehouse/links.py);
+    # these jurisdictions' links are pending now (a unit's name or functions may have changed)
+    links.forget(con, targets, whole=whole)
     con.execute("DELETE FROM mart_state")
     con.execute(f"INSERT INTO mart_state {_CURRENT}", {"salt": salt})
     return targets

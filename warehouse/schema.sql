@@ -223,3 +223,7 @@ CREATE TABLE IF NOT EXISTS task_links (
 -- e_sentence came with links version 2: a warehouse built before it gains the column (its rows are
 -- recomputed at the next run, the links' version being part of the marts' fingerprint)
 ALTER TABLE task_links ADD COLUMN IF NOT EXISTS e_sentence DOUBLE;
+-- per jurisdiction, the fingerprint of its documents (and the rules) its task_links were computed from;
+-- a jurisdiction whose current fingerprint differs is pending (warehouse/links.py: a run links pending
+-- jurisdictions for at most its links budget, and the next runs go on)
+CREATE TABLE IF NOT EXISTS links_state (jurisdiction VARCHAR, state VARCHAR);

@@ -348,11 +348,14 @@ def catch_up(con: duckdb.DuckDBPyConnection, published: str) -> dict | None:
         return con.execute(f"SELECT digest FROM {db}.schema_state").fetchall()
 
     def columns(db: str) -> dict[str, list[str]]:
+        # two queries: joined, DuckDB 1.5 took 0.25 s (it sized every table of both files)
+        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+                                            "AND schema_name = 'main'", [db]).fetchall()}
         cols: dict[str, list[str]] = {}
-        for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns() JOIN duckdb_tables() "
-                                "USING (database_name, schema_name, table_name) WHERE database_name = ? "
+        for t, c in con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ? "
                                 "AND schema_name = 'main' ORDER BY table_name, column_index", [db]).fetchall():
-            cols.setdefault(t, []).append(c)
+            if t in tables:
+                cols.setdefault(t, []).append(c)
         return cols
 
     here = con.execute("SELECT current_database()").fetchone()[0]
