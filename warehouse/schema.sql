@@ -202,8 +202,8 @@ ALTER TABLE items ADD COLUMN IF NOT EXISTS confidence DOUBLE;    -- the weakest 
 
 -- Task links (transforms/links.py, refreshed per jurisdiction by warehouse/links.py with the marts):
 -- one row per link fengong stands behind, from an item of an annual notice (gwr) to an item of the
--- same jurisdiction's five-year division whose period covers that year (to_doc_kind fyp) or of one of
--- its earlier annual notices (gwr). Jurisdiction-scoped, like the marts: a jurisdiction's rows are
+-- same jurisdiction's five-year division whose period covers that year (to_doc_kind fyp) or of its
+-- previous annual notice (gwr). Jurisdiction-scoped, like the marts: a jurisdiction's rows are
 -- replaced together whenever any of its documents changes. e_* are the evidence values (0-1) behind
 -- the score, weighted by transforms/data/links.yaml.
 CREATE TABLE IF NOT EXISTS task_links (
