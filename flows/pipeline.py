@@ -208,8 +208,9 @@ def in_order(submitted, ahead: int = 4):
         batch.clear()
         result.parsed.clear()
         del future, result
-        gc.collect()
-        _trim()
+        if pending:  # more batches to come (not after the last one: a one-notice run saves ~0.25 s)
+            gc.collect()
+            _trim()
 
     gc.collect()
     gc.freeze()

@@ -20,7 +20,7 @@ from warehouse import load as wh
 
 from conftest import RAW, SEEDS, run_flow
 
-REALSET = sorted((Path(__file__).resolve().parents[2] / "shared" / "realset" / "raw").glob("*.txt"))
+REALSET = sorted((Path(__file__).resolve().parent / "realset" / "raw").glob("*.txt"))
 
 
 def warehouse_of(project: Path) -> Path:
@@ -186,7 +186,7 @@ def test_a_standby_most_of_whose_documents_changed_is_not_caught_up_but_copied(p
     run(project)
     shutil.copy(RAW / SEEDS[2], project / "raw" / SEEDS[2])
     run(project)
-    run(project, force=True)    # caught up: 1 of 3 documents changed... more than a quarter: copied
+    run(project, force=True)    # 1 of 3 documents changed since the standby: more than a quarter, copied
     shutil.copy(RAW / SEEDS[3], project / "raw" / SEEDS[3])
     run(project)                # the standby missed the forced rewrite of all 3: copied
     assert [c["copied"] for c in catch_ups] == [None, None]
