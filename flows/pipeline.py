@@ -33,6 +33,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.defaults import DEFAULT_LINKS_BUDGET_S, DEFAULT_LOCK_WAIT_S, DEFAULT_MAX_FILE_MB, DEFAULT_WAREHOUSE
 from flows.lifecycle import as_a_deployment_run, pool_worker, quiet_resource_tracker
@@ -161,25 +162,27 @@ def ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_size:
     run = {"run_id": uuid.uuid4().hex[:12], "started_at": started, "force": force, "raw_dir": str(raw.resolve()),
            "review_file": str(review_csv), "triggered_by": triggered_by, "flow_run_id": flow_run_id}
 
+    # quote(x): Prefect passes x to the task as it is, without visiting each of its elements for
+    # futures; the file list and the plan of a 10,000-file raw/ took seconds per task call otherwise
     with transaction.staged(warehouse, f"fengong run ({triggered_by})", lock_wait_s) as tx:
         files = scan(raw, tx.con, max_file_mb, allow_outside_raw, force)
-        todo = plan(tx.con, raw, files, force)
+        todo = plan(tx.con, raw, quote(files), force)
         counts = incremental.counts_of(files, todo)
-        counts.add(settle(tx.con, todo))
+        counts.add(settle(tx.con, quote(todo)))
         batches = ((batch, validate.submit(parse.submit(batch, reviewed)))
                    for batch in (read(paths, raw) for paths in todo.path_batches(batch_size)))
         done = 0
-        for batch, result in in_order(batches, ahead=batches_ahead):
-            counts.add(load(tx.con, todo, batch, result))
+        for batch, result in in_order(batches, ahead=batches_ahead, collect=len(todo.process) > batch_size):
+            counts.add(load(tx.con, quote(todo), batch, result))
             done += len(batch)
             say(f"{done}/{len(todo.process)} files to parse: "
                 f"{counts.parsed} parsed, {counts.quarantined} quarantined, {counts.loaded} loaded "
                 f"({time.perf_counter() - t0:.1f}s)")
-        counts.add(record_raw(tx.con, raw, files))
+        counts.add(record_raw(tx.con, raw, quote(files)))
         marts(tx.con, links_budget_s)
-        summary, review_rows = summarise(tx, counts, files, todo, run)
+        summary, review_rows = summarise(tx, counts, quote(files), quote(todo), run)
 
-    summary.unresolved, summary.low_confidence = write_review(review_csv, review_rows)
+    summary.unresolved, summary.low_confidence = write_review(review_csv, quote(review_rows))
     summary.seconds = round(time.perf_counter() - t0, 2)
     _publish_counts(summary)
     return summary.as_dict()
@@ -188,7 +191,7 @@ def ingest(raw_dir: str = "raw", warehouse: str = DEFAULT_WAREHOUSE, batch_size:
 # ── plumbing of the flow itself ─────────────────────────────────────────────────────────────────
 
 
-def in_order(submitted, ahead: int = 4):
+def in_order(submitted, ahead: int = 4, collect: bool = True):
     """(batch, future) pairs in, (batch, result) out, in submission order, with up to `ahead`
     batches in flight on the task runner (so parsing runs while this process loads).
 
@@ -198,7 +201,8 @@ def in_order(submitted, ahead: int = 4):
     result, ~25 MB a batch. Python's own full collections are too rare for that (bytes do not count
     towards them): the flow process grew by ~0.2 GB per 1,000 notices. A full collection of
     everything costs ~0.3 s, so what exists before the first batch (modules, Prefect, the plan) is
-    frozen out of it (gc.freeze) and each one takes a few ms."""
+    frozen out of it (gc.freeze) and each one takes a few ms. A run of one batch (`collect` False: a
+    scheduled run with a new notice) needs none of it."""
     pending: deque = deque()
 
     def take():
@@ -208,12 +212,13 @@ def in_order(submitted, ahead: int = 4):
         batch.clear()
         result.parsed.clear()
         del future, result
-        if pending:  # more batches to come (not after the last one: a one-notice run saves ~0.25 s)
+        if collect and pending:  # more batches to come
             gc.collect()
             _trim()
 
-    gc.collect()
-    gc.freeze()
+    if collect:
+        gc.collect()
+        gc.freeze()
     try:
         for pair in submitted:
             pending.append(pair)
@@ -222,7 +227,8 @@ def in_order(submitted, ahead: int = 4):
         while pending:
             yield from take()
     finally:
-        gc.unfreeze()
+        if collect:
+            gc.unfreeze()
 
 
 def _trim() -> None:
