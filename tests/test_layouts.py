@@ -14,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
+import polars as pl
 import pytest
 
 from transforms.document import parse_document
@@ -398,6 +399,18 @@ def test_cell_per_line_table_without_a_number_column_gives_unnumbered_items_in_o
         (None, {"co": ["市发改委", "市自然资源和规划局"], "lead": ["市交通运输局"]}),
     ]
     assert doc.frames["items"]["text"].to_list()[2] == "加快建设鄂东区域性综合交通枢纽。"
+
+
+def test_regression_an_unnumbered_row_printed_twice_crashed_the_quality_check():
+    """The duplicated-item check named the item by its number, and an unnumbered table row has none:
+    `TypeError: sequence item 2: expected str instance, NoneType found`, and the notice went to
+    quarantine (2 of the 50,000 benchmark notices). It is named by its row now, as elsewhere."""
+    text = (FIXTURES / "cell_per_line_unnumbered.txt").read_text(encoding="utf-8")
+    row = "\n加快建设鄂东区域性综合交通枢纽。\n\n市交通运输局\n\n市发改委、市自然资源和规划局\n"
+    assert row in text
+    doc = parse_document((text.rstrip() + "\n" + row).encode("utf-8"), "twice.txt")
+    issues = doc.frames["quality_issues"].filter(pl.col("check_name") == "duplicated_item")
+    assert issues["message"].to_list() == ["item (row 4) is printed twice with the same number and text"]
 
 
 def test_bare_units_in_brackets_one_is_the_lead_several_are_responsible_with_the_level_carried():

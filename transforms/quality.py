@@ -96,22 +96,24 @@ def quality_checks(doc_id: str, text: str, meta, frames: dict[str, pl.DataFrame]
                   if role is not None and role != "overall_lead"}
     item_rows = items.rows(named=True)
     last_id = items["item_id"][-1] if items.height else None
+    def where(row) -> str:  # an unnumbered table row has no item_no: it is named by its row
+        return "/".join(row["parent_nos"] + [row["item_no"] or f"(row {row['seq']})"])
+
     for row in item_rows:
         timeout.check()
         if row["item_id"] not in with_units:
-            where = "/".join(row["parent_nos"] + [row["item_no"] or f"(row {row['seq']})"])
             if row["item_id"] == last_id and not row["text"].rstrip().endswith(("。", ";", ";", ")", ")")):
                 out.append(QualityIssue(doc_id, row["item_id"], "error", "truncated",
-                                        f"the notice ends inside item {where}, before its units: the file looks truncated"))
+                                        f"the notice ends inside item {where(row)}, before its units: the file looks truncated"))
             else:
                 out.append(QualityIssue(doc_id, row["item_id"], "warning", "item_without_units",
-                                        f"item {where} names no responsible unit"))
+                                        f"item {where(row)} names no responsible unit"))
     seen_text: dict[tuple, str] = {}
     for row in item_rows:
         key = (row["section_id"], row["item_no"], row["text"])
         if key in seen_text:
             out.append(QualityIssue(doc_id, row["item_id"], "error", "duplicated_item",
-                                    f"item {'/'.join(row['parent_nos'] + [row['item_no']])} is printed twice "
+                                    f"item {where(row)} is printed twice "
                                     "with the same number and text"))
         seen_text[key] = row["item_id"]
     # numbering of items, per parent section, in order; also of section headings per parent
