@@ -170,7 +170,8 @@ def test_regression_more_new_jurisdictions_than_known_ones_dropped_the_known(con
 
 
 def test_a_refresh_in_chunks_of_one_jurisdiction_gives_the_same_rows(con, monkeypatch):
-    monkeypatch.setattr(marts, "CHUNK", 1)
+    monkeypatch.setattr(marts, "DOCS_PER_CHUNK", 1)  # each jurisdiction alone (one has two documents)
+    assert [len(c) for c in marts._by_documents(con, ["丹江口市", "江夏区", "潜江市", "赤壁市"])] == [1, 1, 1, 1]
     assert len(marts.refresh_marts(con)) == 4
     for table in marts.MARTS:
         assert rows(con, table) == full_recompute(con, table)
@@ -223,3 +224,18 @@ def test_whole_units_rebuild_in_parts_gives_the_same_rows(con, monkeypatch):
     monkeypatch.setattr(marts, "UNITS_PER_CHUNK", 50)
     marts.refresh_marts(con)
     assert rows(con, "mart_units") == sorted(con.execute("SELECT * FROM calc_units").fetchall(), key=str)
+
+
+def test_regression_a_part_of_the_units_mart_read_every_row_of_doc_units(con):
+    """The whole units mart was built a part at a time by filtering the calc_units view on
+    hash(unit_id), but DuckDB does not push that filter through the ordered aggregates: every part read
+    and sorted all of doc_units, and a 50,000-notice rebuild ran out of its 256 MB. The macros filter
+    inside the GROUP BY; their parts add up to the view, and a part fits in a few MB."""
+    whole = sorted(con.execute("SELECT * FROM calc_units").fetchall())
+    parts = sorted(r for i in range(3) for r in con.execute("SELECT * FROM calc_units_in(3, ?)", [i]).fetchall())
+    assert parts == whole
+    some = [u for (u,) in con.execute("SELECT unit_id FROM doc_units ORDER BY unit_id LIMIT 5").fetchall()]
+    assert sorted(con.execute("SELECT * FROM calc_units_of(?)", [some]).fetchall()) == sorted(
+        r for r in whole if r[0] in some)
+    plan = con.execute("EXPLAIN SELECT * FROM calc_units_in(3, 1)").fetchall()[0][1]
+    assert plan.index("hash(unit_id)") > plan.index("HASH_GROUP_BY")  # the filter is below the grouping

@@ -33,7 +33,11 @@ from warehouse import links
 
 MARTS = {"mart_department_load": "calc_department_load", "mart_function_leads": "calc_function_leads"}
 MODELS = Path(__file__).parent / "models"
-CHUNK = 250  # jurisdictions per statement of a refresh
+# documents per statement of a refresh: its memory grows with the assignments it counts (DISTINCT), and
+# each statement scans the assignments once. 250 jurisdictions at a time ran a 50,000-notice rebuild out
+# of the writer's 256 MB; 50 at a time scanned the assignments 600 times. About 2,000 documents (~0.9 M
+# assignment rows) at a time: 5 statements at 10,000 notices, 25 at 50,000.
+DOCS_PER_CHUNK = 2_000
 JURISDICTION = "coalesce(jurisdiction, '')"  # documents with none are the jurisdiction ''
 
 # per jurisdiction ('' for documents with none): a fingerprint of its documents, salted with $salt
@@ -85,22 +89,38 @@ def _refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]
     # units first: the marts read their names and functions, so a jurisdiction whose documents name
     # a unit that changed (a document elsewhere gave it a function) is recomputed too
     targets = sorted(set(stale) | _refresh_units(con, stale, whole))
+    chunks = list(_by_documents(con, targets))
     for table, calc in MARTS.items():
         if whole:  # the table's columns follow the definition
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}([]) LIMIT 0")
         else:
             con.execute(f"DELETE FROM {table} WHERE {_among(JURISDICTION, targets)}", [targets])
-        # a few hundred jurisdictions at a time: the distinct counts over every jurisdiction at once
+        # a few thousand documents at a time: the distinct counts over every jurisdiction at once
         # needed more than 256 MB at 10,000 notices (the writer's limit); a chunk's memory does not
         # grow with the corpus
-        for i in range(0, len(targets), CHUNK):
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": targets[i:i + CHUNK]})
+        for chunk in chunks:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {calc}($j)", {"j": chunk})
     # task_links: links within a jurisdiction, from its annual notices to its plans (warehouse/links.py);
     # these jurisdictions' links are pending now (a unit's name or functions may have changed)
     links.forget(con, targets, whole=whole)
     con.execute("DELETE FROM mart_state")
     con.execute(f"INSERT INTO mart_state {_CURRENT}", {"salt": salt})
     return targets
+
+
+def _by_documents(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]):
+    """The jurisdictions in runs of about DOCS_PER_CHUNK documents (a large one alone)."""
+    counts = dict(con.execute(f"SELECT {JURISDICTION}, count(*) FROM documents GROUP BY 1").fetchall())
+    chunk: list[str] = []
+    n = 0
+    for j in jurisdictions:
+        if chunk and n + counts.get(j, 0) > DOCS_PER_CHUNK:
+            yield chunk
+            chunk, n = [], 0
+        chunk.append(j)
+        n += counts.get(j, 0)
+    if chunk:
+        yield chunk
 
 
 def _among(column: str, values: list) -> str:
@@ -114,7 +134,7 @@ def _among(column: str, values: list) -> str:
 
 _UNIT_SCOPE = """SELECT DISTINCT u.unit_id, coalesce(d.jurisdiction, '') AS jurisdiction
                  FROM doc_units u JOIN scope_documents($j) d USING (doc_id)"""
-UNITS_PER_CHUNK = 500_000  # doc_units rows per statement of a whole rebuild of mart_units
+UNITS_PER_CHUNK = 100_000  # doc_units rows per statement of a whole rebuild of mart_units
 
 
 def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool) -> set[str]:
@@ -124,8 +144,7 @@ def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool
         con.execute("CREATE OR REPLACE TABLE mart_units AS SELECT * FROM calc_units LIMIT 0")
         parts = 1 + con.execute("SELECT count(*) FROM doc_units").fetchone()[0] // UNITS_PER_CHUNK
         for i in range(parts):  # by a hash of the unit: bounded memory, however many units there are
-            con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units WHERE hash(unit_id) % ? = ?",
-                        [parts, i])
+            con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units_in(?, ?)", [parts, i])
         con.execute("DELETE FROM mart_unit_scope")
         con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
         return set()
@@ -136,7 +155,7 @@ def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool
     con.execute(f"CREATE OR REPLACE TEMP TABLE units_before AS SELECT unit_id, name, functions FROM mart_units "
                 f"WHERE {these}", [units])
     con.execute(f"DELETE FROM mart_units WHERE {these}", [units])
-    con.execute(f"INSERT INTO mart_units BY NAME SELECT * FROM calc_units WHERE {these}", [units])
+    con.execute("INSERT INTO mart_units BY NAME SELECT * FROM calc_units_of(?)", [units])
     con.execute("DELETE FROM mart_unit_scope WHERE list_contains($j, jurisdiction)", {"j": stale})
     con.execute(f"INSERT INTO mart_unit_scope {_UNIT_SCOPE}", {"j": stale})
     changed_in = {j for (j,) in con.execute(f"""
