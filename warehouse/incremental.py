@@ -257,11 +257,12 @@ def refresh_marts(con, progress: Callable = say, links_budget_s: float | None = 
     """The marts of the jurisdictions whose documents changed, then task links for at most
     `links_budget_s` seconds (None: all); returns how many jurisdictions' marts were recomputed."""
     t = time.perf_counter()
-    stale = marts.refresh_marts(con, links_budget_s=0)  # the mart tables; their jurisdictions' links pending
+    salt = marts.definitions_fingerprint(con)
+    stale = marts.refresh_mart_tables(con, salt)  # their jurisdictions' task links become pending
     if stale:
         progress(f"marts refreshed for {len(stale)} jurisdiction(s) in {time.perf_counter() - t:.2f}s")
     t = time.perf_counter()
-    linked, pending = links.refresh_task_links(con, marts.definitions_fingerprint(con), links_budget_s)
+    linked, pending = links.refresh_task_links(con, salt, links_budget_s)
     if linked or pending:
         progress(f"task links: {linked} jurisdiction(s) linked in {time.perf_counter() - t:.1f}s" +
                  (f"; {pending} still to link, by the next runs (this run's budget: {links_budget_s:g} s, "

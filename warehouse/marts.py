@@ -75,12 +75,14 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, links_budget_s: float | None =
     all; warehouse/links.py); returns the jurisdictions whose marts were recomputed. Call inside the
     caller's transaction (or in autocommit: then it is its own transaction)."""
     salt = definitions_fingerprint(con)
-    targets = _refresh_mart_tables(con, salt)
+    targets = refresh_mart_tables(con, salt)
     links.refresh_task_links(con, salt, links_budget_s)
     return targets
 
 
-def _refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
+def refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
+    """The mart tables alone (their jurisdictions' task links become pending); `salt`: the
+    definitions' fingerprint. Returns the jurisdictions recomputed."""
     stale = stale_jurisdictions(con, salt)
     if not stale:
         return []
