@@ -85,7 +85,7 @@ def instrument() -> None:
     wh.load_functions = _timed("load", wh.load_functions)
     wh.quarantine = _timed("load", wh.quarantine)
     wh.clear_quarantine = _timed("load", wh.clear_quarantine)
-    marts.refresh_marts = _timed("marts", marts.refresh_marts)
+    marts.refresh_mart_tables = _timed("marts", marts.refresh_mart_tables)
     review.write_review_files = _timed("review", review.write_review_files)
     pipeline.task_runner = _marking("flow_call", pipeline.task_runner)
     pipeline.in_order = _batches(pipeline.in_order)
