@@ -329,3 +329,24 @@ def test_a_budget_of_0_leaves_every_jurisdiction_pending_and_the_next_refresh_li
     assert c.execute("SELECT count(*) FROM task_links").fetchone()[0] == predict().height
     assert wl.pending_jurisdictions(c, salt) == ([], [])
     c.close()
+
+
+def test_a_budget_links_the_first_chunk_and_stops_when_the_time_per_document_says_the_next_would_overrun(
+        tmp_path, parsed_seeds, monkeypatch):
+    """Regression: at 50,000 notices the first chunk (50 jurisdictions, ~800 notices) took 137 s of
+    a 60 s budget. Chunks are counted in documents now, and a chunk starts only if it is expected to
+    end within the budget; the first always runs, so a run with any budget makes progress."""
+    from warehouse import links as wl
+    from warehouse.incremental import functions_frame
+
+    monkeypatch.setattr(wl, "DOCS_PER_CHUNK", 1)  # one jurisdiction a chunk (潜江市 has two documents)
+    c = wh.connect(tmp_path / "w.duckdb")
+    wh.load_functions(c, functions_frame())
+    assert wh.load_documents(c, list(parsed_seeds.values())) == []
+    marts.refresh_marts(c, links_budget_s=0)
+    salt = marts.definitions_fingerprint(c)
+    assert wl.refresh_task_links(c, salt, budget_s=1e-9) == (1, 3)
+    assert wl.pending_jurisdictions(c, salt) == (["江夏区", "潜江市", "赤壁市"], [])
+    assert wl.refresh_task_links(c, salt, budget_s=3600) == (3, 0)
+    assert c.execute("SELECT count(*) FROM task_links").fetchone()[0] == predict().height
+    c.close()

@@ -171,7 +171,8 @@ def test_regression_more_new_jurisdictions_than_known_ones_dropped_the_known(con
 
 def test_a_refresh_in_chunks_of_one_jurisdiction_gives_the_same_rows(con, monkeypatch):
     monkeypatch.setattr(marts, "DOCS_PER_CHUNK", 1)  # each jurisdiction alone (one has two documents)
-    assert [len(c) for c in marts._by_documents(con, ["丹江口市", "江夏区", "潜江市", "赤壁市"])] == [1, 1, 1, 1]
+    assert list(marts.by_documents(con, ["丹江口市", "江夏区", "潜江市", "赤壁市"], 1)) == [
+        (["丹江口市"], 1), (["江夏区"], 1), (["潜江市"], 2), (["赤壁市"], 1)]
     assert len(marts.refresh_marts(con)) == 4
     for table in marts.MARTS:
         assert rows(con, table) == full_recompute(con, table)

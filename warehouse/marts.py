@@ -91,7 +91,7 @@ def refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
     # units first: the marts read their names and functions, so a jurisdiction whose documents name
     # a unit that changed (a document elsewhere gave it a function) is recomputed too
     targets = sorted(set(stale) | _refresh_units(con, stale, whole))
-    chunks = list(_by_documents(con, targets))
+    chunks = [chunk for chunk, _ in by_documents(con, targets, DOCS_PER_CHUNK)]
     for table, calc in MARTS.items():
         if whole:  # the table's columns follow the definition
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}([]) LIMIT 0")
@@ -110,19 +110,20 @@ def refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
     return targets
 
 
-def _by_documents(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]):
-    """The jurisdictions in runs of about DOCS_PER_CHUNK documents (a large one alone)."""
+def by_documents(con: duckdb.DuckDBPyConnection, jurisdictions: list[str], per_chunk: int):
+    """The jurisdictions in runs of about `per_chunk` documents (a large one alone), each run with
+    its number of documents."""
     counts = dict(con.execute(f"SELECT {JURISDICTION}, count(*) FROM documents GROUP BY 1").fetchall())
     chunk: list[str] = []
     n = 0
     for j in jurisdictions:
-        if chunk and n + counts.get(j, 0) > DOCS_PER_CHUNK:
-            yield chunk
+        if chunk and n + counts.get(j, 0) > per_chunk:
+            yield chunk, n
             chunk, n = [], 0
         chunk.append(j)
         n += counts.get(j, 0)
     if chunk:
-        yield chunk
+        yield chunk, n
 
 
 def _among(column: str, values: list) -> str:
