@@ -429,6 +429,25 @@ def test_review_file_is_rebuilt_from_the_warehouse_as_the_parser_wrote_it(projec
     assert "市虾稻产业链专班" in (project / "warehouse" / "review" / "unresolved_units.csv").read_text(encoding="utf-8")
 
 
+def test_review_rows_read_a_few_documents_texts_at_a_time_in_file_order(project, monkeypatch):
+    """Regression: the review query joined the texts of every document with an unresolved name at once,
+    and at 50,000 notices ran out of the writer's 256 MB. Read a document at a time, the rows are the
+    same, in the same order."""
+    from warehouse import review
+
+    add_notice(project, "b notice.txt")
+    add_notice(project, "a notice.txt", NOTICE.replace("2024年", "2025年"))
+    run(project)
+    con = duckdb.connect(str(warehouse_of(project)), read_only=True)
+    at_once = review.review_rows(con)
+    monkeypatch.setattr(review, "TEXTS_PER_QUERY", 1)
+    one_by_one = review.review_rows(con)
+    con.close()
+    assert [(r["source_file"], r["mention"]) for r in one_by_one] == [
+        ("a notice.txt", "市虾稻产业链专班"), ("b notice.txt", "市虾稻产业链专班")]
+    assert one_by_one == at_once
+
+
 # ── bad input ───────────────────────────────────────────────────────────────────────────────────
 
 def test_bad_files_are_quarantined_with_a_reason_and_nothing_else_is_lost(project):

@@ -37,23 +37,31 @@ WHERE NOT a.resolved AND NOT a.inherited AND d.retired_at IS NULL
 REVIEW_ROWS = """
 SELECT m.jurisdiction, m.mention, m.doc_id, m.source_file, m.item_id,
        replace(substr(t.text, greatest(m.char_start - 30, 0) + 1, m.char_end + 10 - greatest(m.char_start - 30, 0)),
-               chr(10), ' ') AS context
+               chr(10), ' ') AS context, m.seq, m.char_start
 FROM review_mentions m JOIN (SELECT doc_id, text FROM document_texts WHERE list_contains(?, doc_id)) t USING (doc_id)
-ORDER BY m.source_file, m.seq, m.char_start
 """
+# documents whose texts one query reads: the join holds their whole texts (~40 KB each). All of them at
+# once held the texts of every document with an unresolved name, and at 50,000 notices ran out of the
+# writer's 256 MB (the 10,000-notice run, with a fifth of them, did not).
+TEXTS_PER_QUERY = 200
 
 
 def review_rows(con) -> list[dict]:
     """Every unresolved mention of the current documents, from the warehouse (so a run that parsed
-    only the new files still lists the names of all of them)."""
+    only the new files still lists the names of all of them), in file order."""
     con.execute(REVIEW_MENTIONS)
     # the texts of these documents only, by a constant list: joined as a table, DuckDB read every
     # text (0.4 s at 10,000 notices, most of a one-notice run's review step)
-    doc_ids = [d for (d,) in con.execute("SELECT DISTINCT doc_id FROM review_mentions").fetchall()]
-    rel = con.execute(REVIEW_ROWS, [doc_ids])
-    cols = [c[0] for c in rel.description]
-    rows = [dict(zip(cols, r)) for r in rel.fetchall()]
+    doc_ids = [d for (d,) in con.execute("SELECT DISTINCT doc_id FROM review_mentions ORDER BY 1").fetchall()]
+    rows = []
+    for i in range(0, len(doc_ids), TEXTS_PER_QUERY):
+        rel = con.execute(REVIEW_ROWS, [doc_ids[i:i + TEXTS_PER_QUERY]])
+        cols = [c[0] for c in rel.description]
+        rows += [dict(zip(cols, r)) for r in rel.fetchall()]
     con.execute("DROP TABLE review_mentions")
+    rows.sort(key=lambda r: (r["source_file"], r["seq"], r["char_start"]))
+    for r in rows:
+        del r["seq"], r["char_start"]
     return rows
 
 
