@@ -41,6 +41,7 @@ from transforms import vocab
 from transforms.batch import BatchResult, SourceFile, parsed_batch
 from validation.batch import validated_batch
 from warehouse import incremental, inbox, review, transaction
+from warehouse import load as wh
 from warehouse.incremental import Counts, Plan
 from warehouse.summary import RunSummary, run_summary
 from warehouse.transaction import say
@@ -126,8 +127,9 @@ def marts(con, links_budget_s: float | None) -> int:
 def summarise(tx: transaction.Transaction, counts: Counts, files: list[inbox.RawFile], plan: Plan, run: dict,
               ) -> tuple[RunSummary, review.ReviewFiles]:
     """The run's numbers and the reviewer's rows, read from the staging copy; the run log row."""
-    summary = run_summary(tx.con, counts, [f.name for f in files], run_id=run["run_id"], warehouse=str(tx.warehouse),
-                          review_file=run["review_file"], waited_s=round(tx.lock.waited_s, 2), forced=run["force"])
+    summary = wh.with_more_memory_on_oom(tx.con, lambda: run_summary(
+        tx.con, counts, [f.name for f in files], run_id=run["run_id"], warehouse=str(tx.warehouse),
+        review_file=run["review_file"], waited_s=round(tx.lock.waited_s, 2), forced=run["force"]), "run summary", say)
     incremental.record_run(tx.con, {
         **asdict(counts),
         "run_id": run["run_id"], "started_at": run["started_at"], "finished_at": dt.datetime.now(),
@@ -135,7 +137,7 @@ def summarise(tx: transaction.Transaction, counts: Counts, files: list[inbox.Raw
         "forced": run["force"], "parser_version": plan.parser_version, "decisions_version": plan.decisions_version,
         "raw_dir": run["raw_dir"], "triggered_by": run["triggered_by"], "flow_run_id": run["flow_run_id"],
         "waited_s": round(tx.lock.waited_s, 2)})
-    return summary, review.review_files_of(tx.con)
+    return summary, wh.with_more_memory_on_oom(tx.con, lambda: review.review_files_of(tx.con), "review rows", say)
 
 
 @task(name="review files", cache_policy=NO_CACHE)

@@ -192,3 +192,20 @@ def test_schema_is_applied_once_per_ddl_version(tmp_path):
     assert c.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'v_department_load'").fetchone() == (1,)
     assert c.execute("SELECT digest FROM schema_state").fetchall() == digest
     c.close()
+
+
+def test_a_closing_read_that_runs_out_of_the_writers_memory_is_read_once_more_with_more_and_says_where(tmp_path):
+    """Regression: at 50,000 notices the quality summary ran out of the writer's 256 MB after every
+    notice was loaded, and the whole run was lost. The read is retried with RETRY_MEMORY_LIMIT, the
+    output names the statement, and the writer's limit is back afterwards."""
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    c.execute("SET memory_limit = '20MB'")
+    c.execute("SET threads = 1")
+    said = []
+    big = "SELECT length(string_agg(x::VARCHAR || 'abcdefghij', ',')) FROM range(3000000) t(x)"
+    with pytest.raises(duckdb.OutOfMemoryException):
+        c.execute(big).fetchone()
+    assert wh.with_more_memory_on_oom(c, lambda: c.execute(big).fetchone()[0], "review rows", said.append) == 52888889
+    assert said == ["review rows: DuckDB ran out of the writer's 19.0 MiB (?); once more with 1GB"]
+    assert c.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "19.0 MiB"
+    c.close()

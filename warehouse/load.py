@@ -12,7 +12,9 @@ import errno
 import hashlib
 import json
 import re
+import traceback
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import polars as pl
@@ -67,6 +69,29 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         # set", duckdb/duckdb#18259, #20543). Checkpointed, the log holds only data changes.
         con.execute("CHECKPOINT")
     return con
+
+
+# What a run's closing reads over the whole warehouse (summary, review rows) may use when the writer's
+# 256 MB is not enough for them: at 50,000 notices it was not, in a statement not yet pinned down.
+RETRY_MEMORY_LIMIT = "1GB"
+
+
+def with_more_memory_on_oom(con: duckdb.DuckDBPyConnection, read: Callable, what: str, progress: Callable):
+    """`read()`, and once more with RETRY_MEMORY_LIMIT if DuckDB ran out of the writer's memory limit,
+    saying which statement did (file and line), so that it can be bounded. For reads and idempotent
+    writes only: the failed statement has been rolled back, but what `read` did before it has not."""
+    try:
+        return read()
+    except duckdb.OutOfMemoryException as e:
+        where = next((f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(e.__traceback__)[1:])
+                      if "/warehouse/" in f.filename.replace("\\", "/")), "?")
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        progress(f"{what}: DuckDB ran out of the writer's {limit} ({where}); once more with {RETRY_MEMORY_LIMIT}")
+    con.execute(f"SET memory_limit = '{RETRY_MEMORY_LIMIT}'")
+    try:
+        return read()
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
 
 
 _CREATED = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|MACRO)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
