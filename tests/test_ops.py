@@ -431,8 +431,8 @@ def test_review_file_is_rebuilt_from_the_warehouse_as_the_parser_wrote_it(projec
 
 def test_review_rows_read_a_few_documents_texts_at_a_time_in_file_order(project, monkeypatch):
     """Regression: the review query joined the texts of every document with an unresolved name at once,
-    and at 50,000 notices ran out of the writer's 256 MB. Read a document at a time, the rows are the
-    same, in the same order."""
+    and with 12,706 such documents ran out of the writer's 256 MB. Read a document at a time, the rows
+    are the same, in the same order."""
     from warehouse import review
 
     add_notice(project, "b notice.txt")

@@ -263,9 +263,10 @@ def refresh_marts(con, progress: Callable = say, links_budget_s: float | None = 
         progress(f"marts refreshed for {len(stale)} jurisdiction(s) in {time.perf_counter() - t:.2f}s")
     t = time.perf_counter()
     linked, pending = links.refresh_task_links(con, salt, links_budget_s)
-    # what the marts and links wrote, out of DuckDB's memory and into the file before the summary:
-    # un-checkpointed rows stay in memory (90 MB after the marts of 10,000 notices), and at 50,000
-    # notices the summary then ran out of the writer's 256 MB. Publish's CHECKPOINT has less left.
+    # what the marts and links wrote, out of DuckDB's memory and into the file before the closing
+    # reads: un-checkpointed rows stay in memory (90 MB after the marts of 10,000 notices). It gives
+    # those reads room; it did not by itself stop the 50,000-notice run's review query from running
+    # out of 256 MB. Publish's CHECKPOINT has less left.
     if stale or linked:
         con.execute("CHECKPOINT")
     if linked or pending:

@@ -40,9 +40,10 @@ SELECT m.jurisdiction, m.mention, m.doc_id, m.source_file, m.item_id,
                chr(10), ' ') AS context, m.seq, m.char_start
 FROM review_mentions m JOIN (SELECT doc_id, text FROM document_texts WHERE list_contains(?, doc_id)) t USING (doc_id)
 """
-# documents whose texts one query reads: the join holds their whole texts (~40 KB each). All of them at
-# once held the texts of every document with an unresolved name, and at 50,000 notices ran out of the
-# writer's 256 MB (the 10,000-notice run, with a fifth of them, did not).
+# documents whose texts one query reads: the join holds their whole texts (~40 KB each). All at once,
+# 12,706 documents with unresolved names (a five-fold copy of the 10,000-notice warehouse) ran out of
+# the writer's 256 MB. This is not what failed the real 50,000-notice run: it had 92 such documents,
+# one query, and that query passes on a fresh connection (bench/RESULTS.md, change 9).
 TEXTS_PER_QUERY = 200
 
 
