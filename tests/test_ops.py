@@ -429,23 +429,51 @@ def test_review_file_is_rebuilt_from_the_warehouse_as_the_parser_wrote_it(projec
     assert "市虾稻产业链专班" in (project / "warehouse" / "review" / "unresolved_units.csv").read_text(encoding="utf-8")
 
 
-def test_review_rows_read_a_few_documents_texts_at_a_time_in_file_order(project, monkeypatch):
-    """Regression: the review query joined the texts of every document with an unresolved name at once,
-    and with 12,706 such documents ran out of the writer's 256 MB. Read a document at a time, the rows
-    are the same, in the same order."""
+def test_review_rows_are_in_file_order(project):
     from warehouse import review
 
     add_notice(project, "b notice.txt")
     add_notice(project, "a notice.txt", NOTICE.replace("2024年", "2025年"))
     run(project)
     con = duckdb.connect(str(warehouse_of(project)), read_only=True)
-    at_once = review.review_rows(con)
-    monkeypatch.setattr(review, "TEXTS_PER_QUERY", 1)
-    one_by_one = review.review_rows(con)
+    rows = review.review_rows(con)
     con.close()
-    assert [(r["source_file"], r["mention"]) for r in one_by_one] == [
+    assert [(r["source_file"], r["mention"]) for r in rows] == [
         ("a notice.txt", "市虾稻产业链专班"), ("b notice.txt", "市虾稻产业链专班")]
-    assert one_by_one == at_once
+
+
+def test_review_query_ran_the_50000_notice_rebuild_out_of_memory(tmp_path):
+    """Regression: the review query read the texts of every document with an unresolved name in one
+    statement, which holds them all until it ends; the 50,000-notice rebuild ran out of the writer's
+    256 MB there. Here the texts of 210 documents (128 KB each) in one statement need more than
+    24 MB; the review rows read one text per statement and fit."""
+    from warehouse import review
+
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    wh.ensure_schema(con)
+    con.execute("INSERT INTO document_texts SELECT 'd' || i, repeat(md5(i::VARCHAR), 4000) FROM range(0, 2100, 10) t(i)")
+    con.execute("INSERT INTO documents (doc_id, source_file, sha256, jurisdiction) "
+                "SELECT 'd' || i, 'f' || (10000 + i) || '.txt', 'x', '某市' FROM range(0, 2100, 10) t(i)")
+    con.execute("INSERT INTO items (doc_id, item_id, seq, item_kind) SELECT doc_id, 'i1', 1, 'task' FROM documents")
+    con.execute("INSERT INTO assignments (doc_id, item_id, role, ord, mention, resolved, inherited, char_start, char_end) "
+                "SELECT doc_id, 'i1', 'lead', 1, '某局', false, false, 40, 42 FROM documents")
+    con.close()
+    con = duckdb.connect(str(path))
+    con.execute("SET threads = 1")
+    con.execute("SET memory_limit = '24MB'")
+    ids = [d for (d,) in con.execute("SELECT doc_id FROM documents").fetchall()]
+    with pytest.raises(duckdb.OutOfMemoryException):
+        con.execute("SELECT doc_id, text FROM document_texts WHERE list_contains(?, doc_id)", [ids]).fetchall()
+    con.close()
+    con = duckdb.connect(str(path))
+    con.execute("SET threads = 1")
+    con.execute("SET memory_limit = '24MB'")
+    rows = review.review_rows(con)
+    con.close()
+    assert len(rows) == 210
+    assert rows[1] == {"jurisdiction": "某市", "mention": "某局", "doc_id": "d10", "source_file": "f10010.txt",
+                       "item_id": "i1", "context": ("d3d9446802a44259755d38e6d163e820" * 2)[10:52]}
 
 
 # ── bad input ───────────────────────────────────────────────────────────────────────────────────
@@ -872,8 +900,8 @@ def test_disk_full_is_a_clear_error_and_leaves_nothing_half_written(project, mon
     (duckdb.TransactionException('TransactionContext Error: Failed to commit: Could not write file "w.wal": Disk '
                                  'quota exceeded'), "Disk quota exceeded; the disk holding the warehouse is full"),
     (duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB"),
-     "DuckDB ran out of memory, nothing of this run was kept: .*; free memory on this machine .*or run with a "
-     "smaller --batch-size"),
+     "DuckDB ran out of memory, nothing of this run was kept: .*; the writer may use 256MB \\(FENGONG_WRITER_MEMORY\\): "
+     "set it higher .*or run with a smaller --batch-size"),
     (OSError(errno.EDQUOT, "Disk quota exceeded"), "Disk quota exceeded; the disk holding the warehouse is full"),
 ], ids=["io", "commit", "out-of-memory", "oserror"])
 def test_a_storage_error_while_loading_is_not_blamed_on_the_documents(tmp_path, parsed_seeds, monkeypatch, error,

@@ -11,6 +11,7 @@ import datetime as dt
 import errno
 import hashlib
 import json
+import os
 import re
 import traceback
 from pathlib import Path
@@ -27,6 +28,11 @@ FRAME_FOR_TABLE = {"doc_units": "units", "doc_unit_aliases": "unit_aliases"}
 
 class WarehouseError(RuntimeError):
     """The warehouse file cannot be opened or written; the message says what to do."""
+
+
+def writer_memory() -> str:
+    """DuckDB's memory limit for the writer's connection: $FENGONG_WRITER_MEMORY, default 256MB."""
+    return os.environ.get("FENGONG_WRITER_MEMORY") or "256MB"
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -56,8 +62,13 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         # DuckDB's buffer pool may use 80% of RAM and keeps what it wrote cached: the loader's
         # memory then grows with the warehouse. A batch needs far less than this; the statements
         # over the whole warehouse (marts, review) work in chunks or on small temporary tables,
-        # and DuckDB spills the rest to <warehouse>.tmp. Checked at 10,000 notices (bench/).
-        con.execute("SET memory_limit = '256MB'")
+        # and DuckDB spills the rest to <warehouse>.tmp. Checked at 10,000 and 50,000 notices (bench/).
+        try:
+            con.execute(f"SET memory_limit = '{writer_memory()}'")
+        except duckdb.Error as e:
+            con.close()
+            raise WarehouseError(f"FENGONG_WRITER_MEMORY={writer_memory()!r} is not a memory size DuckDB reads "
+                                 "(e.g. 256MB, 1GB): set it to one, or unset it for 256MB") from e
         con.execute("SET enable_progress_bar = false")  # the run prints its own progress
         # one thread: the writer's statements are small (one batch), and the parse workers hold the
         # other cores; a second DuckDB thread doubled the CPU time of a load and of its checkpoints
@@ -72,21 +83,32 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 # What a run's closing reads over the whole warehouse (summary, review rows) may use when the writer's
-# 256 MB is not enough for them: at 50,000 notices it was not, in a statement not yet pinned down.
+# limit is not enough for them: a safety net, so that a run does not lose every notice it loaded in
+# its last seconds. The 50,000-notice rebuild needed it once, for a review query since bounded
+# (warehouse/review.py); when it is used, the run log says which statement and what DuckDB held.
 RETRY_MEMORY_LIMIT = "1GB"
+
+
+def memory_held(con: duckdb.DuckDBPyConnection) -> str:
+    """What DuckDB holds in memory, by tag (e.g. `BASE_TABLE 109 MB, IN_MEMORY_TABLE 21 MB`)."""
+    rows = con.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes >= 1e6 "
+                       "ORDER BY 2 DESC").fetchall()
+    return ", ".join(f"{tag} {size / 1e6:.0f} MB" for tag, size in rows) or "under 1 MB a tag"
 
 
 def with_more_memory_on_oom(con: duckdb.DuckDBPyConnection, read: Callable, what: str, progress: Callable):
     """`read()`, and once more with RETRY_MEMORY_LIMIT if DuckDB ran out of the writer's memory limit,
-    saying which statement did (file and line), so that it can be bounded. For reads and idempotent
-    writes only: the failed statement has been rolled back, but what `read` did before it has not."""
+    saying which statement did (file and line) and what DuckDB held, so that it can be bounded. For
+    reads and idempotent writes only: the failed statement has been rolled back, but what `read`
+    did before it has not."""
     try:
         return read()
     except duckdb.OutOfMemoryException as e:
         where = next((f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(e.__traceback__)[1:])
                       if "/warehouse/" in f.filename.replace("\\", "/")), "?")
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        progress(f"{what}: DuckDB ran out of the writer's {limit} ({where}); once more with {RETRY_MEMORY_LIMIT}")
+        progress(f"{what}: DuckDB ran out of the writer's {limit} ({where}; it held {memory_held(con)}); "
+                 f"once more with {RETRY_MEMORY_LIMIT}")
     con.execute(f"SET memory_limit = '{RETRY_MEMORY_LIMIT}'")
     try:
         return read()
@@ -364,8 +386,9 @@ def storage_failure(e: BaseException) -> WarehouseError | None:
     if isinstance(e, WarehouseError):
         return e
     if isinstance(e, duckdb.OutOfMemoryException):
-        return WarehouseError(f"DuckDB ran out of memory, nothing of this run was kept: {e}; free memory on this "
-                              "machine (the loader may use 256 MB, beside the parse workers), or run with a smaller "
+        return WarehouseError(f"DuckDB ran out of memory, nothing of this run was kept: {e}; the writer may use "
+                              f"{writer_memory()} (FENGONG_WRITER_MEMORY): set it higher (FENGONG_WRITER_MEMORY=1GB) "
+                              "if this machine has the memory, else free memory on it or run with a smaller "
                               "--batch-size, and run again")
     if isinstance(e, OSError):
         detail = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")

@@ -24,45 +24,39 @@ def candidates(mention: str, known: list[str], limit: int = 3) -> str:
     return "; ".join(f"{name} ({score:.0f})" for name, score, _ in hits if score >= 50)
 
 
-# The unresolved mentions first, then their context: joined in one query, DuckDB built its hash
-# table on document_texts (every text, ~0.4 GB at 10,000 notices) and ran out of the loader's
-# 512 MB. A temporary table of the mentions (a few thousand rows) is the side it builds on.
+# The unresolved mentions of the current documents, in file order; their context is cut from the
+# document's text in Python (offsets count characters, in DuckDB as in Python).
 REVIEW_MENTIONS = """
-CREATE OR REPLACE TEMP TABLE review_mentions AS
-SELECT d.jurisdiction, a.mention, a.doc_id, d.source_file, a.item_id, a.char_start, a.char_end, i.seq
+SELECT d.jurisdiction, a.mention, a.doc_id, d.source_file, a.item_id, a.char_start, a.char_end
 FROM assignments a JOIN documents d USING (doc_id)
 JOIN items i ON i.doc_id = a.doc_id AND i.item_id = a.item_id
 WHERE NOT a.resolved AND NOT a.inherited AND d.retired_at IS NULL
+ORDER BY d.source_file, i.seq, a.char_start
 """
-REVIEW_ROWS = """
-SELECT m.jurisdiction, m.mention, m.doc_id, m.source_file, m.item_id,
-       replace(substr(t.text, greatest(m.char_start - 30, 0) + 1, m.char_end + 10 - greatest(m.char_start - 30, 0)),
-               chr(10), ' ') AS context, m.seq, m.char_start
-FROM review_mentions m JOIN (SELECT doc_id, text FROM document_texts WHERE list_contains(?, doc_id)) t USING (doc_id)
-"""
-# documents whose texts one query reads: the join holds their whole texts (~40 KB each). All at once,
-# 12,706 documents with unresolved names (a five-fold copy of the 10,000-notice warehouse) ran out of
-# the writer's 256 MB. This is not what failed the real 50,000-notice run: it had 92 such documents,
-# one query, and that query passes on a fresh connection (bench/RESULTS.md, change 9).
-TEXTS_PER_QUERY = 200
+# One document's text per statement, by `doc_id = ?` (DuckDB filters in the scan and reads that
+# row's text only), so that a statement holds one text: a statement holds every text it returns
+# until it ends, with room to spare (on the 50,000-notice warehouse the 92 texts of ~40 KB with an
+# unresolved name took a 16 MiB allocation; a scan of every text, ~130-170 MB at one thread). The
+# 50,000-notice rebuild ran out of the writer's 256 MB in the old query, which read them all at
+# once, because the run's connection held ~160 MB by then. ~3 ms a document at 50,000 notices.
+REVIEW_TEXT = "SELECT text FROM document_texts WHERE doc_id = ?"
+CONTEXT_BEFORE, CONTEXT_AFTER = 30, 10
 
 
 def review_rows(con) -> list[dict]:
     """Every unresolved mention of the current documents, from the warehouse (so a run that parsed
-    only the new files still lists the names of all of them), in file order."""
-    con.execute(REVIEW_MENTIONS)
-    # the texts of these documents only, by a constant list: joined as a table, DuckDB read every
-    # text (0.4 s at 10,000 notices, most of a one-notice run's review step)
-    doc_ids = [d for (d,) in con.execute("SELECT DISTINCT doc_id FROM review_mentions ORDER BY 1").fetchall()]
-    rows = []
-    for i in range(0, len(doc_ids), TEXTS_PER_QUERY):
-        rel = con.execute(REVIEW_ROWS, [doc_ids[i:i + TEXTS_PER_QUERY]])
-        cols = [c[0] for c in rel.description]
-        rows += [dict(zip(cols, r)) for r in rel.fetchall()]
-    con.execute("DROP TABLE review_mentions")
-    rows.sort(key=lambda r: (r["source_file"], r["seq"], r["char_start"]))
+    only the new files still lists the names of all of them), in file order, with its context."""
+    rel = con.execute(REVIEW_MENTIONS)
+    cols = [c[0] for c in rel.description]
+    rows = [dict(zip(cols, r)) for r in rel.fetchall()]
+    by_doc: dict[str, list[dict]] = {}
     for r in rows:
-        del r["seq"], r["char_start"]
+        by_doc.setdefault(r["doc_id"], []).append(r)
+    for doc_id, mentions in by_doc.items():  # one text in memory at a time
+        (text,) = con.execute(REVIEW_TEXT, [doc_id]).fetchone() or (None,)
+        for r in mentions:
+            start, end = r.pop("char_start"), r.pop("char_end")
+            r["context"] = None if text is None else text[max(start - CONTEXT_BEFORE, 0):end + CONTEXT_AFTER].replace("\n", " ")
     return rows
 
 

@@ -215,7 +215,7 @@ class Staging:
             self.path.unlink(missing_ok=True)
             return None
         try:
-            con.execute("SET memory_limit = '256MB'")
+            con.execute(f"SET memory_limit = '{wh.writer_memory()}'")
             con.execute("SET enable_progress_bar = false")
             quoted = str(self.live).replace("'", "''")
             con.execute(f"ATTACH '{quoted}' AS published (READ_ONLY)")
