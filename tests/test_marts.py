@@ -221,6 +221,21 @@ def test_long_lists_filter_by_a_join_with_the_same_rows(con, parsed_seeds, monke
         assert rows(con, table) == full_recompute(con, table)
 
 
+def test_a_refresh_of_a_few_listed_documents_gives_the_rows_of_the_join(con, parsed_seeds):
+    """A refresh of up to LISTED_DOCS documents passes their doc_ids to the macros (tested in the
+    scan); full_recompute calls them without (the join with the documents): the same rows."""
+    marts.refresh_marts(con)
+    chibi = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] == "赤壁市"]
+    assert wh.load_documents(con, chibi) == []
+    assert marts.refresh_marts(con) == ["赤壁市"]
+    for table, calc in marts.MARTS.items():
+        listed = con.execute(f"SELECT * FROM {calc}(['赤壁市'], docs := (SELECT list(doc_id) FROM documents "
+                             "WHERE jurisdiction = '赤壁市'))").fetchall()
+        assert sorted(listed, key=str) == sorted(con.execute(f"SELECT * FROM {calc}(['赤壁市'])").fetchall(), key=str)
+        assert len(listed) > 0
+        assert rows(con, table) == full_recompute(con, table)
+
+
 def test_whole_units_rebuild_in_parts_gives_the_same_rows(con, monkeypatch):
     monkeypatch.setattr(marts, "UNITS_PER_CHUNK", 50)
     marts.refresh_marts(con)
