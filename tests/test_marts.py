@@ -213,7 +213,7 @@ def test_regression_a_unit_given_a_function_elsewhere_left_other_jurisdictions_f
 
 def test_long_lists_filter_by_a_join_with_the_same_rows(con, parsed_seeds, monkeypatch):
     marts.refresh_marts(con)
-    monkeypatch.setattr(marts, "_among", lambda column, values: f"{column} IN (SELECT unnest(?))")
+    monkeypatch.setattr(marts, "among", lambda column, values: f"{column} IN (SELECT unnest(?))")
     chibi = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] == "赤壁市"]
     assert wh.load_documents(con, chibi) == []
     assert marts.refresh_marts(con) == ["赤壁市"]

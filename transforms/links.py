@@ -48,7 +48,6 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from transforms.vocab import data_yaml
 
@@ -343,6 +342,10 @@ def _pairs_of_jurisdiction(jurisdiction, pairs, items, assignments, units, indic
     headings = [clean_text(r.project_words_re.sub(" ", x or ""))
                 for x in (items["heading"] if "heading" in items.columns else [None] * len(ids))]
     n = len(ids)
+
+    # imported here: scikit-learn takes 1.1 s to import, and a run that links nothing (nothing new, or
+    # a run whose links budget is spent) imports this module all the same (warehouse/links.py)
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     # char_wb pads every word with spaces: the space alone would be a feature of every text, and the
     # more words (generic words cut out leave a space each) the closer any two texts; it is dropped

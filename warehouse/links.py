@@ -22,7 +22,6 @@ import duckdb
 import polars as pl
 
 from transforms import links as tl
-from validation.models import TaskLinkModel
 
 # documents read and linked at a time (a jurisdiction is never split): memory is bounded by the
 # largest chunk, and the budget is kept to about one chunk's time (~75 ms a document at 10,000
@@ -113,6 +112,10 @@ def refresh_task_links(con: duckdb.DuckDBPyConnection, salt: str, budget_s: floa
 
 
 def _link(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]) -> int:
+    # imported here: pandera (with pandas) takes 0.6 s to import, and a run that links nothing
+    # imports this module all the same (warehouse/incremental.py); scikit-learn likewise (transforms/links.py)
+    from validation.models import TaskLinkModel
+
     f = link_inputs(con, jurisdictions)
     if f["documents"].filter(pl.col("doc_kind") == "gwr").is_empty():
         return 0

@@ -99,7 +99,7 @@ def refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
         if whole:  # the table's columns follow the definition
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {calc}([]) LIMIT 0")
         else:
-            con.execute(f"DELETE FROM {table} WHERE {_among(JURISDICTION, targets)}", [targets])
+            con.execute(f"DELETE FROM {table} WHERE {among(JURISDICTION, targets)}", [targets])
         # a few thousand documents at a time: the distinct counts over every jurisdiction at once
         # needed more than 256 MB at 10,000 notices (the writer's limit); a chunk's memory does not
         # grow with the corpus
@@ -133,10 +133,10 @@ def _doc_ids(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]) -> list[s
     return [d for (d,) in con.execute("SELECT doc_id FROM scope_documents($j) ORDER BY 1", {"j": jurisdictions}).fetchall()]
 
 
-LISTED_DOCS = 256  # as _among: a longer constant list costs more per row than a join
+LISTED_DOCS = 256  # as among: a longer constant list costs more per row than a join
 
 
-def _among(column: str, values: list) -> str:
+def among(column: str, values: list) -> str:
     """SQL that is true where `column` is one of `values` (bound as the one positional parameter).
     A short list is a constant that DuckDB tests as it scans (a join with a subquery read every
     column of every row first: 0.5 s for doc_units at 10,000 notices); list_contains tests each row
@@ -164,7 +164,7 @@ def _refresh_units(con: duckdb.DuckDBPyConnection, stale: list[str], whole: bool
     units = [u for (u,) in con.execute(f"""
         SELECT unit_id FROM mart_unit_scope WHERE list_contains($j, jurisdiction)
         UNION SELECT unit_id FROM ({_UNIT_SCOPE})""", {"j": stale}).fetchall()]
-    these = _among("unit_id", units)
+    these = among("unit_id", units)
     con.execute(f"CREATE OR REPLACE TEMP TABLE units_before AS SELECT unit_id, name, functions FROM mart_units "
                 f"WHERE {these}", [units])
     con.execute(f"DELETE FROM mart_units WHERE {these}", [units])
