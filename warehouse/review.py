@@ -33,13 +33,16 @@ JOIN items i ON i.doc_id = a.doc_id AND i.item_id = a.item_id
 WHERE NOT a.resolved AND NOT a.inherited AND d.retired_at IS NULL
 ORDER BY d.source_file, i.seq, a.char_start
 """
-# One document's text per statement, by `doc_id = ?` (DuckDB filters in the scan and reads that
-# row's text only), so that a statement holds one text: a statement holds every text it returns
-# until it ends, with room to spare (on the 50,000-notice warehouse the 92 texts of ~40 KB with an
-# unresolved name took a 16 MiB allocation; a scan of every text, ~130-170 MB at one thread). The
-# 50,000-notice rebuild ran out of the writer's 256 MB in the old query, which read them all at
-# once, because the run's connection held ~160 MB by then. ~3 ms a document at 50,000 notices.
-REVIEW_TEXT = "SELECT text FROM document_texts WHERE doc_id = ?"
+# The texts of TEXTS_PER_QUERY documents per statement, by a constant list that DuckDB tests in the
+# scan of document_texts: it reads those rows' texts only, and a statement holds every text it
+# returns until it ends, with room to spare (on the 50,000-notice warehouse, 92 texts of ~40 KB took
+# a 16 MiB allocation beside the ~30 MB the connection holds; a scan of every text, 130-170 MB). The
+# 50,000-notice rebuild ran out of the writer's 256 MB when the texts of all 92 documents with an
+# unresolved name were read in one statement, joined to the mentions: the run's connection held
+# ~160 MB by then. Each statement scans the doc_id column (~3 ms at 50,000 notices), so one document
+# a statement would cost 3 ms x documents with an unresolved name, at every run.
+REVIEW_TEXTS = "SELECT doc_id, text FROM document_texts WHERE list_contains(?, doc_id)"
+TEXTS_PER_QUERY = 16
 CONTEXT_BEFORE, CONTEXT_AFTER = 30, 10
 
 
@@ -52,11 +55,15 @@ def review_rows(con) -> list[dict]:
     by_doc: dict[str, list[dict]] = {}
     for r in rows:
         by_doc.setdefault(r["doc_id"], []).append(r)
-    for doc_id, mentions in by_doc.items():  # one text in memory at a time
-        (text,) = con.execute(REVIEW_TEXT, [doc_id]).fetchone() or (None,)
-        for r in mentions:
-            start, end = r.pop("char_start"), r.pop("char_end")
-            r["context"] = None if text is None else text[max(start - CONTEXT_BEFORE, 0):end + CONTEXT_AFTER].replace("\n", " ")
+    docs = list(by_doc)
+    for i in range(0, len(docs), TEXTS_PER_QUERY):  # a few texts in memory at a time
+        texts = dict(con.execute(REVIEW_TEXTS, [docs[i:i + TEXTS_PER_QUERY]]).fetchall())
+        for doc_id in docs[i:i + TEXTS_PER_QUERY]:
+            text = texts.get(doc_id)
+            for r in by_doc[doc_id]:
+                start, end = r.pop("char_start"), r.pop("char_end")
+                r["context"] = (None if text is None else
+                                text[max(start - CONTEXT_BEFORE, 0):end + CONTEXT_AFTER].replace("\n", " "))
     return rows
 
 
@@ -82,7 +89,7 @@ ORDER BY d.source_file, i.seq
 # item, it read all 22 M assignments: 0.3 s of every run at 50,000 notices)
 EVIDENCE = """
 SELECT item_id, string_agg(role || ' ' || mention || ' [' || cue || ', ' || rule || ']', '; ' ORDER BY role, ord)
-FROM assignments WHERE {docs} AND list_contains(?, item_id) GROUP BY item_id
+FROM assignments WHERE {docs} AND {items} GROUP BY item_id
 """
 
 
@@ -95,9 +102,9 @@ def low_confidence_rows(con) -> list[dict]:
     rel = con.execute(LOW_CONFIDENCE, [vocab.roles().low_confidence])
     cols = [c[0] for c in rel.description]
     rows = [dict(zip(cols, r)) for r in rel.fetchall()]
-    docs = sorted({r["doc_id"] for r in rows})
-    evidence = dict(con.execute(EVIDENCE.format(docs=among("doc_id", docs)),
-                                [docs, [r["item_id"] for r in rows]]).fetchall()) if rows else {}
+    docs, items = sorted({r["doc_id"] for r in rows}), [r["item_id"] for r in rows]
+    evidence = dict(con.execute(EVIDENCE.format(docs=among("doc_id", docs), items=among("item_id", items)),
+                                [docs, items]).fetchall()) if rows else {}
     return [{**r, "evidence": evidence.get(r["item_id"])} for r in rows]
 
 
