@@ -35,8 +35,8 @@ ORDER BY d.source_file, i.seq, a.char_start
 """
 # The texts of TEXTS_PER_QUERY documents per statement, by a constant list that DuckDB tests in the
 # scan of document_texts: it reads those rows' texts only, and a statement holds every text it
-# returns until it ends, with room to spare (on the 50,000-notice warehouse, 92 texts of ~40 KB took
-# a 16 MiB allocation beside the ~30 MB the connection holds; a scan of every text, 130-170 MB). The
+# returns until it ends, with room to spare (on the 50,000-notice warehouse, 92 texts of ~40 KB in one
+# statement ran out under a 40 MB limit and passed under 90 MB; a scan of every text, 130-170 MB). The
 # 50,000-notice rebuild ran out of the writer's 256 MB when the texts of all 92 documents with an
 # unresolved name were read in one statement, joined to the mentions: the run's connection held
 # ~160 MB by then. Each statement scans the doc_id column (~3 ms at 50,000 notices), so one document
