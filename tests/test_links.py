@@ -257,6 +257,19 @@ def test_the_table_holds_what_transforms_links_finds(con):
     assert con.execute("SELECT count(*) FROM task_links").fetchone()[0] == predict().height
 
 
+def test_the_inputs_of_many_documents_are_read_by_a_join_with_the_same_frames(con, monkeypatch):
+    """More than LISTED_DOCS documents are filtered by a subquery, not a constant list: the same frames."""
+    from warehouse import links
+
+    jurisdictions = [j for (j,) in con.execute("SELECT DISTINCT coalesce(jurisdiction, '') FROM documents").fetchall()]
+    listed = links.link_inputs(con, jurisdictions)
+    monkeypatch.setattr(marts, "LISTED_DOCS", 0)
+    joined = links.link_inputs(con, jurisdictions)
+    for name, frame in listed.items():
+        assert frame.height > 0, name
+        assert frame.sort(frame.columns).equals(joined[name].sort(frame.columns)), name
+
+
 def test_plan_followup_lists_every_plan_item_once(con):
     n_plan_items = con.execute("SELECT count(*) FROM items JOIN documents USING (doc_id) "
                                "WHERE doc_kind = 'fyp'").fetchone()[0]

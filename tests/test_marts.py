@@ -236,6 +236,18 @@ def test_a_refresh_of_a_few_listed_documents_gives_the_rows_of_the_join(con, par
         assert rows(con, table) == full_recompute(con, table)
 
 
+def test_a_refresh_of_more_documents_than_listed_joins_them_with_the_same_rows(con, monkeypatch):
+    """More than LISTED_DOCS documents in a chunk: the macros get no list and join the documents. A
+    whole rebuild that way gives the rows of the listed way."""
+    marts.refresh_marts(con)
+    listed = {table: rows(con, table) for table in marts.MARTS}
+    monkeypatch.setattr(marts, "LISTED_DOCS", 0)
+    con.execute("DELETE FROM mart_state")  # every jurisdiction stale: a whole rebuild
+    assert marts.refresh_marts(con) == ["丹江口市", "江夏区", "潜江市", "赤壁市"]
+    for table in marts.MARTS:
+        assert listed[table] and rows(con, table) == listed[table]
+
+
 def test_whole_units_rebuild_in_parts_gives_the_same_rows(con, monkeypatch):
     monkeypatch.setattr(marts, "UNITS_PER_CHUNK", 50)
     marts.refresh_marts(con)
