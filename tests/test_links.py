@@ -258,12 +258,12 @@ def test_the_table_holds_what_transforms_links_finds(con):
 
 
 def test_the_inputs_of_many_documents_are_read_by_a_join_with_the_same_frames(con, monkeypatch):
-    """More than LISTED_DOCS documents are filtered by a subquery, not a constant list: the same frames."""
+    """More than SHORT_LIST documents are filtered by a subquery, not a constant list: the same frames."""
     from warehouse import links
 
     jurisdictions = [j for (j,) in con.execute("SELECT DISTINCT coalesce(jurisdiction, '') FROM documents").fetchall()]
     listed = links.link_inputs(con, jurisdictions)
-    monkeypatch.setattr(marts, "LISTED_DOCS", 0)
+    monkeypatch.setattr(marts, "SHORT_LIST", 0)
     joined = links.link_inputs(con, jurisdictions)
     for name, frame in listed.items():
         assert frame.height > 0, name

@@ -222,7 +222,7 @@ def test_long_lists_filter_by_a_join_with_the_same_rows(con, parsed_seeds, monke
 
 
 def test_a_refresh_of_a_few_listed_documents_gives_the_rows_of_the_join(con, parsed_seeds):
-    """A refresh of up to LISTED_DOCS documents passes their doc_ids to the macros (tested in the
+    """A refresh of up to SHORT_LIST documents passes their doc_ids to the macros (tested in the
     scan); full_recompute calls them without (the join with the documents): the same rows."""
     marts.refresh_marts(con)
     chibi = [d for d in parsed_seeds.values() if d.frames["documents"]["jurisdiction"][0] == "赤壁市"]
@@ -237,11 +237,11 @@ def test_a_refresh_of_a_few_listed_documents_gives_the_rows_of_the_join(con, par
 
 
 def test_a_refresh_of_more_documents_than_listed_joins_them_with_the_same_rows(con, monkeypatch):
-    """More than LISTED_DOCS documents in a chunk: the macros get no list and join the documents. A
+    """More than SHORT_LIST documents in a chunk: the macros get no list and join the documents. A
     whole rebuild that way gives the rows of the listed way."""
     marts.refresh_marts(con)
     listed = {table: rows(con, table) for table in marts.MARTS}
-    monkeypatch.setattr(marts, "LISTED_DOCS", 0)
+    monkeypatch.setattr(marts, "SHORT_LIST", 0)
     con.execute("DELETE FROM mart_state")  # every jurisdiction stale: a whole rebuild
     assert marts.refresh_marts(con) == ["丹江口市", "江夏区", "潜江市", "赤壁市"]
     for table in marts.MARTS:

@@ -93,7 +93,7 @@ def refresh_mart_tables(con: duckdb.DuckDBPyConnection, salt: str) -> list[str]:
     targets = sorted(set(stale) | _refresh_units(con, stale, whole))
     # a chunk of a few documents (a run with a new notice) passes their doc_ids: the macros test
     # them in the scan of assignments (models/02_marts.sql), 0.43 s less per mart at 50,000 notices
-    chunks = [(chunk, _doc_ids(con, chunk) if n <= LISTED_DOCS else None)
+    chunks = [(chunk, _doc_ids(con, chunk) if n <= SHORT_LIST else None)
               for chunk, n in by_documents(con, targets, DOCS_PER_CHUNK)]
     for table, calc in MARTS.items():
         if whole:  # the table's columns follow the definition
@@ -133,7 +133,7 @@ def _doc_ids(con: duckdb.DuckDBPyConnection, jurisdictions: list[str]) -> list[s
     return [d for (d,) in con.execute("SELECT doc_id FROM scope_documents($j) ORDER BY 1", {"j": jurisdictions}).fetchall()]
 
 
-LISTED_DOCS = 256  # as among: a longer constant list costs more per row than a join
+SHORT_LIST = 256  # values a constant list may hold (among, the marts' docs); a longer one costs more per row than a join
 
 
 def among(column: str, values: list) -> str:
@@ -142,7 +142,7 @@ def among(column: str, values: list) -> str:
     column of every row first: 0.5 s for doc_units at 10,000 notices); list_contains tests each row
     against the whole list, so a long one is a hash semi-join (10,000 values over 200,000 rows: 1.7 s
     as list_contains, 15 ms as a join)."""
-    return f"list_contains(?, {column})" if len(values) <= 256 else f"{column} IN (SELECT unnest(?))"
+    return f"list_contains(?, {column})" if len(values) <= SHORT_LIST else f"{column} IN (SELECT unnest(?))"
 
 
 _UNIT_SCOPE = """SELECT DISTINCT u.unit_id, coalesce(d.jurisdiction, '') AS jurisdiction
